@@ -1,0 +1,34 @@
+// What the Rust backend needs from a port besides extmod/mpbthci.h.
+// Each port's transport (ports/<port>/) implements these; glue.c holds the
+// ones that only wrap MicroPython macros.
+#ifndef MICROPY_INCLUDED_TROUBLE_PORT_H
+#define MICROPY_INCLUDED_TROUBLE_PORT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+// Start whatever drives mp_bluetooth_hci_poll(): a thread on unix, the
+// soft timer on bare-metal ports. Returns 0 or an MP_Exxx errno.
+int mp_trouble_port_start(void);
+// Stop it; after return no further mp_bluetooth_hci_poll() call is in flight.
+void mp_trouble_port_stop(void);
+// Ask for mp_bluetooth_hci_poll() to run soon. Callable from any context.
+void mp_trouble_port_wake(void);
+// Ask for mp_trouble_deliver_events() to run on the Python thread.
+void mp_trouble_port_schedule_delivery(void);
+// Wait a little while the stack starts (lets the driver run, handles pending events).
+void mp_trouble_port_wait_ms(uint32_t ms);
+
+// Wrappers of MicroPython macros (glue.c).
+uint32_t mp_trouble_atomic_begin(void);
+void mp_trouble_atomic_end(uint32_t state);
+uint32_t mp_trouble_ticks_us(void);
+void mp_trouble_random(uint8_t *buf, size_t len);
+
+// Implemented in Rust.
+void mp_trouble_deliver_events(void);
+// Microseconds until the stack's next timer, or -1 for none.
+int64_t mp_trouble_next_timeout_us(void);
+
+#endif

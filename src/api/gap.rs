@@ -1,0 +1,162 @@
+//! GAP entry points: advertise, scan, connect, disconnect.
+use core::sync::atomic::Ordering;
+
+use heapless::Vec;
+
+use super::{errno, kick, ready};
+use crate::gap::state::{
+    AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_REQ, CONNECTING, CONN_REQ,
+    DISCONNECT_REQ, SCANNING, SCAN_REQ,
+};
+use crate::config::ADV_DATA_MAX;
+use crate::sys;
+
+use core::cell::RefCell;
+use critical_section::Mutex;
+
+/// The last payloads, reused when MicroPython passes None (NULL) for one.
+static LAST_ADV: Mutex<RefCell<(Vec<u8, ADV_DATA_MAX>, Vec<u8, ADV_DATA_MAX>)>> =
+    Mutex::new(RefCell::new((Vec::new(), Vec::new())));
+
+unsafe fn payload(
+    data: *const u8,
+    len: usize,
+    last: &Vec<u8, ADV_DATA_MAX>,
+) -> Result<Vec<u8, ADV_DATA_MAX>, i32> {
+    if data.is_null() {
+        return Ok(last.clone());
+    }
+    Vec::from_slice(core::slice::from_raw_parts(data, len)).map_err(|_| sys::MP_EINVAL as i32)
+}
+
+/// `gap_advertise(interval_us, adv_data, resp_data=, connectable=)`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gap_advertise_start(
+    connectable: bool,
+    interval_us: i32,
+    adv_data: *const u8,
+    adv_data_len: usize,
+    sr_data: *const u8,
+    sr_data_len: usize,
+) -> i32 {
+    errno((|| {
+        ready()?;
+        if interval_us <= 0 {
+            return Err(sys::MP_EINVAL as i32);
+        }
+        let (adv, sr) = critical_section::with(|cs| {
+            let last = LAST_ADV.borrow(cs).borrow();
+            Ok::<_, i32>((payload(adv_data, adv_data_len, &last.0)?, payload(sr_data, sr_data_len, &last.1)?))
+        })?;
+        critical_section::with(|cs| *LAST_ADV.borrow(cs).borrow_mut() = (adv.clone(), sr.clone()));
+        ADV_REQ.signal(AdvRequest::Start(AdvParams { connectable, interval_us: interval_us as u32, adv, sr }));
+        kick();
+        Ok(())
+    })())
+}
+
+/// `gap_advertise(None)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_advertise_stop() {
+    if ready().is_ok() {
+        ADV_REQ.signal(AdvRequest::Stop);
+        kick();
+    }
+}
+
+/// `gap_scan(duration_ms, interval_us, window_us, active)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_scan_start(duration_ms: i32, interval_us: i32, window_us: i32, active: bool) -> i32 {
+    errno((|| {
+        ready()?;
+        if duration_ms < 0 || interval_us <= 0 || window_us <= 0 {
+            return Err(sys::MP_EINVAL as i32);
+        }
+        if SCANNING.swap(true, Ordering::AcqRel) {
+            return Err(sys::MP_EALREADY as i32);
+        }
+        SCAN_REQ.signal(ScanRequest::Start(ScanParams {
+            duration_ms: duration_ms as u32,
+            interval_us: interval_us as u32,
+            window_us: window_us as u32,
+            active,
+        }));
+        kick();
+        Ok(())
+    })())
+}
+
+/// `gap_scan(None)`: SCAN_DONE follows once the controller stopped.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_scan_stop() -> i32 {
+    errno((|| {
+        ready()?;
+        if SCANNING.swap(false, Ordering::AcqRel) {
+            SCAN_REQ.signal(ScanRequest::Stop);
+            kick();
+        }
+        Ok(())
+    })())
+}
+
+/// `gap_connect(addr_type, addr, scan_duration_ms, min_us, max_us)`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gap_peripheral_connect(
+    addr_type: u8,
+    addr: *const u8,
+    duration_ms: i32,
+    min_conn_interval_us: i32,
+    max_conn_interval_us: i32,
+) -> i32 {
+    errno((|| {
+        ready()?;
+        if addr_type > 1 || duration_ms < 0 || min_conn_interval_us < 0 || max_conn_interval_us < min_conn_interval_us
+        {
+            return Err(sys::MP_EINVAL as i32);
+        }
+        if CONNECTING.swap(true, Ordering::AcqRel) {
+            return Err(sys::MP_EALREADY as i32);
+        }
+        // As NimBLE: connecting ends a running scan.
+        if SCANNING.swap(false, Ordering::AcqRel) {
+            SCAN_REQ.signal(ScanRequest::Stop);
+        }
+        let mut a = [0u8; 6];
+        core::ptr::copy_nonoverlapping(addr, a.as_mut_ptr(), 6);
+        CONN_REQ.signal(ConnRequest::Start(ConnParams {
+            addr_type,
+            addr: a,
+            duration_ms: duration_ms as u32,
+            min_interval_us: min_conn_interval_us as u32,
+            max_interval_us: max_conn_interval_us as u32,
+        }));
+        kick();
+        Ok(())
+    })())
+}
+
+/// `gap_connect(None)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_peripheral_connect_cancel() -> i32 {
+    errno((|| {
+        ready()?;
+        if !CONNECTING.load(Ordering::Acquire) {
+            return Err(sys::MP_EALREADY as i32);
+        }
+        CONN_REQ.signal(ConnRequest::Cancel);
+        kick();
+        Ok(())
+    })())
+}
+
+/// `gap_disconnect(conn_handle)`: ENOTCONN (-> False) for an unknown handle.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_disconnect(conn_handle: u16) -> i32 {
+    errno((|| {
+        ready()?;
+        let slot = crate::gap::state::slot_of(conn_handle).ok_or(sys::MP_ENOTCONN as i32)?;
+        DISCONNECT_REQ[slot].signal(());
+        kick();
+        Ok(())
+    })())
+}

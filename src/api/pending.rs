@@ -1,0 +1,140 @@
+//! Entry points whose features are not built yet: GATT server and client
+//! (issue 3), L2CAP channels and pairing (issue 4). Each fails cleanly with
+//! EOPNOTSUPP so MicroPython raises OSError instead of pretending to work.
+use crate::sys::{self, mp_int_t, mp_obj_bluetooth_uuid_t};
+
+const UNSUPPORTED: i32 = sys::MP_EOPNOTSUPP as i32;
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_register_service_begin(_append: bool) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_register_service(
+    _service_uuid: *mut mp_obj_bluetooth_uuid_t,
+    _characteristic_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
+    _characteristic_flags: *mut u16,
+    _descriptor_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
+    _descriptor_flags: *mut u16,
+    _num_descriptors: *mut u8,
+    _handles: *mut u16,
+    _num_characteristics: usize,
+) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_register_service_end() -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_read(_h: u16, _value: *mut *const u8, _len: *mut usize) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_write(_h: u16, _value: *const u8, _len: usize, _send_update: bool) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_notify_indicate(_c: u16, _h: u16, _op: i32, _v: *const u8, _l: usize) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT server).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_set_buffer(_h: u16, _len: usize, _append: bool) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (pairing).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_pair(_conn: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (pairing).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gap_passkey(_conn: u16, _action: u8, _passkey: mp_int_t) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_primary_services(_c: u16, _u: *const mp_obj_bluetooth_uuid_t) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
+    _c: u16,
+    _s: u16,
+    _e: u16,
+    _u: *const mp_obj_bluetooth_uuid_t,
+) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(_c: u16, _s: u16, _e: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_read(_c: u16, _h: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_write(_c: u16, _h: u16, _v: *const u8, _l: usize, _mode: u32) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (GATT client).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_exchange_mtu(_c: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (L2CAP).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_l2cap_listen(_psm: u16, _mtu: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (L2CAP).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_l2cap_connect(_c: u16, _psm: u16, _mtu: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (L2CAP).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_l2cap_disconnect(_c: u16, _cid: u16) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (L2CAP).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_l2cap_send(_c: u16, _cid: u16, _b: *const u8, _l: usize, _st: *mut bool) -> i32 {
+    UNSUPPORTED
+}
+
+/// Not built yet (L2CAP).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_l2cap_recvinto(_c: u16, _cid: u16, _b: *mut u8, _l: *mut usize) -> i32 {
+    UNSUPPORTED
+}

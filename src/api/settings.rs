@@ -1,0 +1,249 @@
+//! Lifecycle and settings: active(), config() keys that live in the backend.
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU8, Ordering};
+
+use critical_section::Mutex;
+use heapless::Vec;
+
+use super::{ready, NOT_ACTIVE};
+use crate::config::{DEFAULT_MTU, GAP_NAME_DEFAULT, GAP_NAME_MAX, SHUTDOWN_TIMEOUT_MS, STARTUP_TIMEOUT_MS};
+use crate::stack::{self, Identity, Phase};
+use crate::{gap, sys};
+
+/// MicroPython's address modes.
+const ADDR_PUBLIC: u8 = 0;
+const ADDR_RANDOM: u8 = 1;
+const ADDR_RPA: u8 = 2;
+
+static ADDR_MODE: AtomicU8 = AtomicU8::new(ADDR_PUBLIC);
+static RANDOM_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
+static MTU: AtomicU16 = AtomicU16::new(DEFAULT_MTU);
+static BONDING: AtomicBool = AtomicBool::new(true);
+static MITM: AtomicBool = AtomicBool::new(false);
+static LE_SECURE: AtomicBool = AtomicBool::new(false);
+static IO_CAP: AtomicU8 = AtomicU8::new(3);
+static NAME: Mutex<RefCell<Vec<u8, GAP_NAME_MAX>>> = Mutex::new(RefCell::new(Vec::new()));
+static NAME_SET: AtomicBool = AtomicBool::new(false);
+
+fn identity() -> Identity {
+    let random = match ADDR_MODE.load(Ordering::Relaxed) {
+        ADDR_RANDOM => critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow()),
+        _ => None,
+    };
+    Identity { random }
+}
+
+/// Starts the stack and waits (bounded) for the controller.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_init() -> i32 {
+    mp_bluetooth_deinit();
+    if unsafe { sys::mp_bluetooth_hci_uart_init(0, 0) } != 0 {
+        return sys::MP_ENODEV as i32;
+    }
+    critical_section::with(|_| stack::start(identity()));
+    let r = unsafe { sys::mp_trouble_port_start() };
+    if r != 0 {
+        shutdown();
+        return r;
+    }
+    let mut waited = 0;
+    while stack::phase() == Phase::Starting && waited < STARTUP_TIMEOUT_MS {
+        unsafe { sys::mp_trouble_port_wait_ms(10) };
+        waited += 10;
+    }
+    if stack::phase() != Phase::Ready {
+        shutdown();
+        return sys::MP_ETIMEDOUT as i32;
+    }
+    0
+}
+
+/// Closes links (bounded wait), then stops the stack and the port.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_deinit() {
+    if stack::phase() == Phase::Off {
+        return;
+    }
+    if stack::phase() == Phase::Ready {
+        super::gap::mp_bluetooth_gap_advertise_stop();
+        let _ = super::gap::mp_bluetooth_gap_scan_stop();
+        for s in gap::state::DISCONNECT_REQ.iter() {
+            s.signal(());
+        }
+        super::kick();
+        let mut waited = 0;
+        while gap::state::link_count() > 0 && waited < SHUTDOWN_TIMEOUT_MS {
+            unsafe { sys::mp_trouble_port_wait_ms(10) };
+            waited += 10;
+        }
+    }
+    shutdown();
+}
+
+fn shutdown() {
+    unsafe { sys::mp_trouble_port_stop() };
+    critical_section::with(|_| stack::stop());
+    crate::events::clear();
+    unsafe { sys::mp_bluetooth_hci_uart_deinit() };
+}
+
+/// True once the controller answered and until deinit.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_is_active() -> bool {
+    stack::phase() == Phase::Ready
+}
+
+/// Runs the stack; called by the port's driver (thread or soft timer).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_hci_poll() {
+    let next = stack::poll();
+    NEXT_TIMEOUT_US.store(next.map(|n| n as i64).unwrap_or(-1), Ordering::Release);
+    stack::schedule_delivery();
+}
+
+static NEXT_TIMEOUT_US: portable_i64::AtomicI64 = portable_i64::AtomicI64::new(-1);
+
+/// The stack's next timer, as computed by the last poll (-1: none).
+#[no_mangle]
+pub extern "C" fn mp_trouble_next_timeout_us() -> i64 {
+    NEXT_TIMEOUT_US.load(Ordering::Acquire)
+}
+
+mod portable_i64 {
+    //! Cortex-M3/M4 have no 64-bit atomics; the value only crosses the backend lock.
+    use core::cell::Cell;
+    use core::sync::atomic::Ordering;
+
+    pub struct AtomicI64(critical_section::Mutex<Cell<i64>>);
+
+    impl AtomicI64 {
+        pub const fn new(v: i64) -> Self {
+            Self(critical_section::Mutex::new(Cell::new(v)))
+        }
+        pub fn store(&self, v: i64, _o: Ordering) {
+            critical_section::with(|cs| self.0.borrow(cs).set(v))
+        }
+        pub fn load(&self, _o: Ordering) -> i64 {
+            critical_section::with(|cs| self.0.borrow(cs).get())
+        }
+    }
+}
+
+/// `config('mac')`: (type, address) in use.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_get_current_address(addr_type: *mut u8, addr: *mut u8) {
+    if ready().is_err() {
+        sys::mp_raise_OSError(NOT_ACTIVE);
+    }
+    let (t, a) = match identity().random {
+        Some(a) => (1, a),
+        None => (0, stack::public_address()),
+    };
+    *addr_type = t;
+    core::ptr::copy_nonoverlapping(a.as_ptr(), addr, 6);
+}
+
+/// `config(addr_mode=...)`: switching restarts the stack with the new identity.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
+    if ready().is_err() {
+        sys::mp_raise_OSError(NOT_ACTIVE);
+    }
+    match mode {
+        ADDR_PUBLIC => {}
+        ADDR_RANDOM => {
+            if critical_section::with(|cs| RANDOM_ADDR.borrow(cs).borrow().is_none()) {
+                let mut a = [0u8; 6];
+                sys::mp_trouble_random(a.as_mut_ptr(), 6);
+                a[0] |= 0xc0; // static random: two most significant bits set
+                critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
+            }
+        }
+        // Resolvable private addresses arrive with the security work (issue 4);
+        // non-resolvable ones can't be a connectable identity. Refuse clearly.
+        ADDR_RPA => sys::mp_raise_OSError(sys::MP_EOPNOTSUPP as i32),
+        _ => sys::mp_raise_OSError(sys::MP_EINVAL as i32),
+    }
+    if ADDR_MODE.swap(mode, Ordering::Relaxed) == mode {
+        return;
+    }
+    if gap::state::link_count() > 0 {
+        sys::mp_raise_OSError(sys::MP_EBUSY as i32);
+    }
+    let r = mp_bluetooth_init();
+    if r != 0 {
+        sys::mp_raise_OSError(r);
+    }
+}
+
+/// `config('gap_name')`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gap_get_device_name(buf: *mut *const u8) -> usize {
+    critical_section::with(|cs| {
+        let name = NAME.borrow(cs).borrow();
+        if NAME_SET.load(Ordering::Relaxed) {
+            // The buffer is static; MicroPython copies it before anything can change it.
+            *buf = name.as_ptr();
+            name.len()
+        } else {
+            *buf = GAP_NAME_DEFAULT.as_ptr();
+            GAP_NAME_DEFAULT.len()
+        }
+    })
+}
+
+/// `config(gap_name=...)`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gap_set_device_name(buf: *const u8, len: usize) -> i32 {
+    let bytes = core::slice::from_raw_parts(buf, len);
+    let Ok(v) = Vec::from_slice(bytes) else { return sys::MP_EINVAL as i32 };
+    critical_section::with(|cs| *NAME.borrow(cs).borrow_mut() = v);
+    NAME_SET.store(true, Ordering::Relaxed);
+    0
+}
+
+/// `config('mtu')`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_get_preferred_mtu() -> i32 {
+    if stack::phase() != Phase::Ready {
+        unsafe { sys::mp_raise_OSError(NOT_ACTIVE) };
+    }
+    MTU.load(Ordering::Relaxed) as i32
+}
+
+/// `config(mtu=...)`: 23 ..= 527, NimBLE's bounds.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_set_preferred_mtu(mtu: u16) -> i32 {
+    if stack::phase() != Phase::Ready {
+        return NOT_ACTIVE;
+    }
+    if !(23..=527).contains(&mtu) {
+        return sys::MP_EINVAL as i32;
+    }
+    MTU.store(mtu, Ordering::Relaxed);
+    0
+}
+
+/// `config(bond=...)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_set_bonding(enabled: bool) {
+    BONDING.store(enabled, Ordering::Relaxed);
+}
+
+/// `config(mitm=...)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_set_mitm_protection(enabled: bool) {
+    MITM.store(enabled, Ordering::Relaxed);
+}
+
+/// `config(le_secure=...)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_set_le_secure(enabled: bool) {
+    LE_SECURE.store(enabled, Ordering::Relaxed);
+}
+
+/// `config(io=...)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_set_io_capability(capability: u8) {
+    IO_CAP.store(capability, Ordering::Relaxed);
+}

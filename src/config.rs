@@ -1,0 +1,32 @@
+//! Compile-time sizes of the backend, all in one place.
+
+/// Simultaneous LE connections, in any mix of roles.
+pub const MAX_CONNECTIONS: usize = 4;
+/// L2CAP connection-oriented channels across all connections.
+pub const L2CAP_CHANNELS: usize = 4;
+/// Bonds kept in RAM (the application persists them through the secrets IRQs).
+pub const MAX_BONDS: usize = 8;
+/// HCI commands that may be outstanding at once.
+pub const HCI_COMMAND_SLOTS: usize = 4;
+/// Events buffered between the stack and Python; overflow drops and counts.
+pub const EVENT_QUEUE_DEPTH: usize = 64;
+/// Legacy advertising and scan response payload size.
+pub const ADV_DATA_MAX: usize = 31;
+/// Longest GAP device name.
+pub const GAP_NAME_MAX: usize = 64;
+/// Default GAP device name.
+pub const GAP_NAME_DEFAULT: &[u8] = b"MPY TROUBLE";
+/// Largest HCI packet body accepted from the controller (ACL: 4 + 255, event: 2 + 255).
+pub const HCI_MAX_PACKET: usize = 259;
+/// How long `active(True)` waits for the controller before raising.
+pub const STARTUP_TIMEOUT_MS: u32 = 3000;
+/// How long `active(False)` waits for links to close before resetting.
+pub const SHUTDOWN_TIMEOUT_MS: u32 = 500;
+/// Preferred ATT MTU until `config(mtu=...)` changes it.
+pub const DEFAULT_MTU: u16 = 256;
+/// Supervision timeout requested for connections we initiate, in milliseconds.
+pub const SUPERVISION_TIMEOUT_MS: u64 = 4000;
+/// Default connection interval bounds (NimBLE's defaults), in microseconds.
+pub const CONN_INTERVAL_MIN_US: u64 = 30_000;
+/// Upper default connection interval bound, in microseconds.
+pub const CONN_INTERVAL_MAX_US: u64 = 50_000;

@@ -1,0 +1,56 @@
+//! Link slots: one task per possible connection, reporting its life to Python.
+use bt_hci::param::LeConnRole;
+use embassy_futures::join::join_array;
+use embassy_futures::select::{select, Either};
+use trouble_host::prelude::ConnectionEvent;
+
+use super::state::{LinkInfo, DISCONNECT_REQ, LINKS};
+use super::Handoff;
+use crate::config::MAX_CONNECTIONS;
+use crate::events::{self, Event};
+use crate::sys;
+
+/// Runs every link slot.
+pub async fn slots(handoff: &Handoff) {
+    join_array(core::array::from_fn::<_, MAX_CONNECTIONS, _>(|i| slot(i, handoff))).await;
+}
+
+async fn slot(i: usize, handoff: &Handoff) {
+    loop {
+        let conn = handoff.receive().await;
+        DISCONNECT_REQ[i].reset();
+        let handle = conn.handle().raw();
+        let we_are_central = conn.role() == LeConnRole::Central;
+        let peer = conn.peer_address();
+        let mut addr = peer.addr.into_inner();
+        addr.reverse();
+        let addr_type = peer.kind.as_raw() & 1;
+        let (up, down) = if we_are_central {
+            (sys::MP_BLUETOOTH_IRQ_PERIPHERAL_CONNECT, sys::MP_BLUETOOTH_IRQ_PERIPHERAL_DISCONNECT)
+        } else {
+            (sys::MP_BLUETOOTH_IRQ_CENTRAL_CONNECT, sys::MP_BLUETOOTH_IRQ_CENTRAL_DISCONNECT)
+        };
+        critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = Some(LinkInfo { handle }));
+        events::push(Event::Link { code: up as u8, handle, addr_type, addr });
+        loop {
+            match select(conn.next(), DISCONNECT_REQ[i].wait()).await {
+                Either::First(ConnectionEvent::Disconnected { .. }) => break,
+                Either::First(ConnectionEvent::ConnectionParamsUpdated {
+                    conn_interval,
+                    peripheral_latency,
+                    supervision_timeout,
+                }) => events::push(Event::ConnUpdate {
+                    handle,
+                    interval: (conn_interval.as_micros() / 1250) as u16,
+                    latency: peripheral_latency,
+                    timeout: (supervision_timeout.as_millis() / 10) as u16,
+                    status: 0,
+                }),
+                Either::First(_) => {}
+                Either::Second(()) => conn.disconnect(),
+            }
+        }
+        critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = None);
+        events::push(Event::Link { code: down as u8, handle, addr_type, addr });
+    }
+}

@@ -1,0 +1,38 @@
+//! GAP: the async tasks that carry out advertising, scanning, connecting and
+//! link supervision, and the request/status state shared with the C ABI.
+//!
+//! The C ABI never touches trouble-host; it posts a request into one of the
+//! signals below (the latest request wins) and reads the status mirrors.
+pub mod advertise;
+pub mod connect;
+pub mod link;
+pub mod scan;
+pub mod state;
+
+use embassy_futures::join::join4;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::channel::Channel;
+
+use crate::stack::{Link, TStack};
+
+/// Hands new connections from the advertiser/connector to a free link slot.
+pub type Handoff = Channel<NoopRawMutex, Link, 1>;
+
+/// Runs all GAP tasks for the lifetime of the stack.
+pub async fn run(stack: &'static TStack) {
+    let handoff = Handoff::new();
+    join4(
+        advertise::task(stack, &handoff),
+        scan::task(stack),
+        connect::task(stack, &handoff),
+        link::slots(&handoff),
+    )
+    .await;
+}
+
+/// Converts MicroPython's address byte order (most significant first) to HCI's.
+pub fn to_le(addr: [u8; 6]) -> [u8; 6] {
+    let mut a = addr;
+    a.reverse();
+    a
+}

@@ -1,0 +1,99 @@
+//! The scanner task and the handler that turns advertising reports into events.
+use core::sync::atomic::Ordering;
+
+use bt_hci::param::{FilterDuplicates, LeAdvReportsIter};
+use embassy_futures::select::{select, Either};
+use embassy_time::{Duration, Timer};
+use heapless::Vec;
+use trouble_host::prelude::{EventHandler, ScanConfig};
+use trouble_host::scan::Scanner;
+
+use super::state::{ScanRequest, SCANNING, SCAN_REQ};
+use crate::events::{self, Event};
+use crate::stack::TStack;
+
+/// Scan interval/window limits of the Core spec (2.5 ms .. 10.24 s).
+const SCAN_US: (u32, u32) = (2_500, 10_240_000);
+
+/// Serves scan requests until the stack stops.
+///
+/// `SCANNING` is owned by the C ABI (set on start, cleared on stop, so a stop
+/// followed at once by a start works as with NimBLE); the task clears it only
+/// when a scan runs out by itself and no newer request is waiting.
+pub async fn task(stack: &'static TStack) {
+    let mut central = stack.central();
+    let mut next = SCAN_REQ.wait().await;
+    loop {
+        let p = match next {
+            ScanRequest::Start(p) => p,
+            ScanRequest::Stop => {
+                next = SCAN_REQ.wait().await;
+                continue;
+            }
+        };
+        let interval = p.interval_us.clamp(SCAN_US.0, SCAN_US.1);
+        let window = p.window_us.clamp(SCAN_US.0, interval);
+        let config = ScanConfig {
+            active: p.active,
+            interval: Duration::from_micros(interval as u64),
+            window: Duration::from_micros(window as u64),
+            filter_duplicates: FilterDuplicates::Disabled,
+            ..Default::default()
+        };
+        let mut scanner = Scanner::new(&mut central);
+        let interrupted = match select(scanner.scan(&config), SCAN_REQ.wait()).await {
+            Either::First(Ok(session)) => {
+                let deadline = async {
+                    if p.duration_ms == 0 {
+                        core::future::pending::<()>().await
+                    } else {
+                        Timer::after_millis(p.duration_ms as u64).await
+                    }
+                };
+                let r = select(deadline, SCAN_REQ.wait()).await;
+                session.stop().await;
+                match r {
+                    Either::First(()) => None,
+                    Either::Second(req) => Some(req),
+                }
+            }
+            Either::First(Err(_)) => None,
+            Either::Second(req) => Some(req),
+        };
+        if interrupted.is_none() && !SCAN_REQ.signaled() {
+            SCANNING.store(false, Ordering::Release);
+        }
+        events::push(Event::ScanDone);
+        next = match interrupted {
+            Some(req @ ScanRequest::Start(_)) => req,
+            _ => SCAN_REQ.wait().await,
+        };
+    }
+}
+
+/// Receives advertising reports from the trouble runner.
+pub struct ScanReports;
+
+impl EventHandler for ScanReports {
+    fn on_adv_reports(&self, reports: LeAdvReportsIter) {
+        if !SCANNING.load(Ordering::Acquire) {
+            return;
+        }
+        for report in reports {
+            let Ok(r) = report else { break };
+            let mut data = Vec::new();
+            if data.extend_from_slice(r.data).is_err() {
+                continue; // longer than a legacy payload: not a valid report
+            }
+            let mut addr = r.addr.into_inner();
+            addr.reverse();
+            events::push(Event::ScanResult {
+                addr_type: r.addr_kind.as_raw(),
+                addr,
+                adv_type: r.event_kind as u8,
+                rssi: r.rssi,
+                data,
+            });
+        }
+    }
+}

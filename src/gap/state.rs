@@ -1,0 +1,121 @@
+//! Requests from the C ABI and status mirrors it reads, all behind the backend lock.
+use core::cell::RefCell;
+use core::sync::atomic::AtomicBool;
+
+use critical_section::Mutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+use heapless::Vec;
+
+use crate::config::{ADV_DATA_MAX, MAX_CONNECTIONS};
+
+/// Advertising parameters as MicroPython gives them.
+pub struct AdvParams {
+    /// Accept connections (ADV_IND) or not (ADV_SCAN_IND, as NimBLE).
+    pub connectable: bool,
+    /// Advertising interval.
+    pub interval_us: u32,
+    /// Advertising payload.
+    pub adv: Vec<u8, ADV_DATA_MAX>,
+    /// Scan response payload.
+    pub sr: Vec<u8, ADV_DATA_MAX>,
+}
+
+/// What the advertiser should do next.
+pub enum AdvRequest {
+    /// (Re)start advertising.
+    Start(AdvParams),
+    /// Stop advertising.
+    Stop,
+}
+
+/// Scan parameters as MicroPython gives them.
+pub struct ScanParams {
+    /// 0 = until stopped.
+    pub duration_ms: u32,
+    /// Scan interval.
+    pub interval_us: u32,
+    /// Scan window.
+    pub window_us: u32,
+    /// Request scan responses.
+    pub active: bool,
+}
+
+/// What the scanner should do next.
+pub enum ScanRequest {
+    /// Start scanning.
+    Start(ScanParams),
+    /// Stop scanning.
+    Stop,
+}
+
+/// Connection request parameters.
+pub struct ConnParams {
+    /// Peer address type.
+    pub addr_type: u8,
+    /// Peer address, most significant byte first.
+    pub addr: [u8; 6],
+    /// How long to try; 0 = until cancelled.
+    pub duration_ms: u32,
+    /// Connection interval bounds.
+    pub min_interval_us: u32,
+    /// Connection interval bounds.
+    pub max_interval_us: u32,
+}
+
+/// What the connector should do next.
+pub enum ConnRequest {
+    /// Connect to a peripheral.
+    Start(ConnParams),
+    /// Give up the pending connection attempt.
+    Cancel,
+}
+
+/// A live link as the C ABI sees it.
+#[derive(Clone, Copy)]
+pub struct LinkInfo {
+    /// HCI connection handle.
+    pub handle: u16,
+}
+
+/// Advertiser requests.
+pub static ADV_REQ: Signal<CriticalSectionRawMutex, AdvRequest> = Signal::new();
+/// Scanner requests.
+pub static SCAN_REQ: Signal<CriticalSectionRawMutex, ScanRequest> = Signal::new();
+/// Connector requests.
+pub static CONN_REQ: Signal<CriticalSectionRawMutex, ConnRequest> = Signal::new();
+/// Per-slot disconnect requests.
+pub static DISCONNECT_REQ: [Signal<CriticalSectionRawMutex, ()>; MAX_CONNECTIONS] =
+    [const { Signal::new() }; MAX_CONNECTIONS];
+
+/// Live links, by slot.
+pub static LINKS: Mutex<RefCell<[Option<LinkInfo>; MAX_CONNECTIONS]>> =
+    Mutex::new(RefCell::new([None; MAX_CONNECTIONS]));
+/// A scan is running (results are reported only then).
+pub static SCANNING: AtomicBool = AtomicBool::new(false);
+/// A connection attempt is pending.
+pub static CONNECTING: AtomicBool = AtomicBool::new(false);
+
+/// Clears every request and mirror (stack start/stop).
+pub fn reset() {
+    use core::sync::atomic::Ordering::Relaxed;
+    ADV_REQ.reset();
+    SCAN_REQ.reset();
+    CONN_REQ.reset();
+    for s in DISCONNECT_REQ.iter() {
+        s.reset();
+    }
+    critical_section::with(|cs| *LINKS.borrow(cs).borrow_mut() = [None; MAX_CONNECTIONS]);
+    SCANNING.store(false, Relaxed);
+    CONNECTING.store(false, Relaxed);
+}
+
+/// The slot of a live link with this handle.
+pub fn slot_of(handle: u16) -> Option<usize> {
+    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().position(|l| matches!(l, Some(l) if l.handle == handle)))
+}
+
+/// Number of live links.
+pub fn link_count() -> usize {
+    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().filter(|l| l.is_some()).count())
+}

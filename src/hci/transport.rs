@@ -1,0 +1,118 @@
+//! The bt-hci `Transport` trouble talks through: H4 over the port's
+//! `mp_bluetooth_hci_uart_*` functions (extmod/mpbthci.h), filtered.
+//!
+//! Reading returns `Pending` when the port has no byte; the port calls
+//! `mp_bluetooth_hci_poll()` whenever bytes arrive, which re-polls the reader.
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
+
+use bt_hci::transport::{PacketKind, PacketToController, PacketToHost, Transport};
+use bt_hci::ReadHciError;
+
+use super::filter::{Filter, FilterStats};
+use super::h4::{Framer, FramerStats, Kind};
+use crate::config::HCI_MAX_PACKET;
+use crate::sys;
+
+/// Transport failures: only a broken port write ends the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HciError {
+    /// The port refused bytes.
+    Write,
+    /// bt-hci could not decode a packet the filter passed.
+    Decode,
+}
+
+impl core::fmt::Display for HciError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl core::error::Error for HciError {}
+
+impl embedded_io::Error for HciError {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        embedded_io::ErrorKind::Other
+    }
+}
+
+impl<E: embedded_io::Error> From<ReadHciError<E>> for HciError {
+    fn from(_: ReadHciError<E>) -> Self {
+        HciError::Decode
+    }
+}
+
+struct Rx {
+    framer: Framer,
+    filter: Filter,
+}
+
+/// H4 transport on the port's HCI UART.
+pub struct HciTransport {
+    rx: RefCell<Rx>,
+}
+
+impl HciTransport {
+    /// A transport with empty framing state.
+    pub const fn new() -> Self {
+        Self { rx: RefCell::new(Rx { framer: Framer::new(), filter: Filter::new() }) }
+    }
+
+    /// Counters of input dropped by framing and filtering.
+    pub fn stats(&self) -> (FramerStats, FilterStats) {
+        let rx = self.rx.borrow();
+        (rx.framer.stats, rx.filter.stats)
+    }
+}
+
+impl embedded_io::ErrorType for HciTransport {
+    type Error = HciError;
+}
+
+impl Transport for HciTransport {
+    async fn read<'a, P: PacketToHost<'a>>(&self, rx: &'a mut [u8]) -> Result<P, Self::Error> {
+        let kind = poll_fn(|_cx| {
+            let mut st = self.rx.borrow_mut();
+            let st = &mut *st;
+            loop {
+                let c = unsafe { sys::mp_bluetooth_hci_uart_readchar() };
+                if c < 0 {
+                    return Poll::Pending;
+                }
+                if let Some(kind) = st.framer.push(c as u8) {
+                    if st.filter.check(kind, st.framer.packet()).is_ok() {
+                        return Poll::Ready(kind);
+                    }
+                }
+            }
+        })
+        .await;
+        let st = self.rx.borrow();
+        let mut bytes: &[u8] = st.framer.packet();
+        let kind = match kind {
+            Kind::Acl => PacketKind::AclData,
+            Kind::Event => PacketKind::Event,
+            Kind::Sco => PacketKind::SyncData,
+            Kind::Iso => PacketKind::IsoData,
+        };
+        Ok(P::read_hci(kind, &mut bytes, rx)?)
+    }
+
+    async fn write<P: PacketToController>(&self, tx: &P) -> Result<(), Self::Error> {
+        let mut buf = [0u8; HCI_MAX_PACKET + 2];
+        buf[0] = P::KIND as u8;
+        let n = tx.size();
+        if n + 1 > buf.len() {
+            return Err(HciError::Write);
+        }
+        tx.write_hci(&mut buf[1..]).map_err(|_| HciError::Write)?;
+        let r = unsafe { sys::mp_bluetooth_hci_uart_write(buf.as_ptr(), n + 1) };
+        if r < 0 {
+            Err(HciError::Write)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! One top-level future in static memory, polled by `poll()`; no heap, no executor crate.
+//!
+//! The future's exact size is known at compile time (`future_size`), so it is
+//! placed in a static arena of that size. Every waker in the system is the
+//! same static waker: waking sets a flag and asks the port to call
+//! `mp_bluetooth_hci_poll()` again.
+use core::cell::UnsafeCell;
+use core::future::Future;
+use core::mem::MaybeUninit;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use crate::sys;
+
+/// Size of the future returned by the zero-argument async fn `f`.
+pub const fn future_size<F: Fn() -> Fut, Fut>(_f: &F) -> usize {
+    core::mem::size_of::<Fut>()
+}
+
+/// Static storage for one future of at most `N` bytes.
+#[repr(C, align(16))]
+pub struct Arena<const N: usize> {
+    bytes: UnsafeCell<MaybeUninit<[u8; N]>>,
+    task: UnsafeCell<Option<*mut (dyn Future<Output = ()> + 'static)>>,
+}
+
+// The arena is only touched under the backend lock (see `stack`).
+unsafe impl<const N: usize> Sync for Arena<N> {}
+
+impl<const N: usize> Arena<N> {
+    /// An empty arena.
+    pub const fn new() -> Self {
+        Self { bytes: UnsafeCell::new(MaybeUninit::uninit()), task: UnsafeCell::new(None) }
+    }
+
+    /// Places the future made by `f` in the arena (dropping any previous one).
+    ///
+    /// # Safety
+    /// Caller holds the backend lock and nothing else references the arena.
+    pub unsafe fn spawn<F: Fn() -> Fut, Fut: Future<Output = ()> + 'static>(&self, f: F) {
+        const { assert!(core::mem::align_of::<Fut>() <= 16) };
+        assert!(core::mem::size_of::<Fut>() <= N);
+        self.clear();
+        let slot = (*self.bytes.get()).as_mut_ptr() as *mut Fut;
+        slot.write(f());
+        *self.task.get() = Some(slot as *mut (dyn Future<Output = ()> + 'static));
+    }
+
+    /// Drops the future, if any.
+    ///
+    /// # Safety
+    /// As for `spawn`.
+    pub unsafe fn clear(&self) {
+        if let Some(task) = (*self.task.get()).take() {
+            core::ptr::drop_in_place(task);
+        }
+    }
+
+    /// True while a future is placed and has not completed.
+    pub fn is_running(&self) -> bool {
+        unsafe { (*self.task.get()).is_some() }
+    }
+
+    /// Polls the future once; a completed future is dropped.
+    ///
+    /// # Safety
+    /// As for `spawn`; never called re-entrantly.
+    pub unsafe fn poll(&self) {
+        let Some(task) = *self.task.get() else { return };
+        let waker = top_waker();
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(()) = Pin::new_unchecked(&mut *task).poll(&mut cx) {
+            self.clear();
+        }
+    }
+}
+
+static NEEDS_POLL: AtomicBool = AtomicBool::new(false);
+static IN_POLL: AtomicBool = AtomicBool::new(false);
+
+/// Takes the "poll again" flag.
+pub fn take_needs_poll() -> bool {
+    NEEDS_POLL.swap(false, Ordering::AcqRel)
+}
+
+/// True if a wake arrived since the flag was last taken.
+pub fn needs_poll() -> bool {
+    NEEDS_POLL.load(Ordering::Acquire)
+}
+
+/// Marks the start and end of a poll, so wakes during it don't call into the port.
+pub fn set_in_poll(v: bool) {
+    IN_POLL.store(v, Ordering::Release);
+}
+
+fn wake() {
+    NEEDS_POLL.store(true, Ordering::Release);
+    if !IN_POLL.load(Ordering::Acquire) {
+        unsafe { sys::mp_trouble_port_wake() };
+    }
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(
+    |p| RawWaker::new(p, &VTABLE),
+    |_| wake(),
+    |_| wake(),
+    |_| {},
+);
+
+fn top_waker() -> Waker {
+    unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
+}
