@@ -20,7 +20,7 @@ const BT_DEFINES: &[&str] = &[
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    for var in ["TROUBLE_CFLAGS", "TROUBLE_CFLAGS_DIR", "MICROPY_DIR"] {
+    for var in ["TROUBLE_CFLAGS", "TROUBLE_CFLAGS_DIR", "TROUBLE_LIBC_INCLUDE", "MICROPY_DIR"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rerun-if-changed=cmodule/trouble/trouble_port.h");
@@ -42,7 +42,12 @@ fn main() {
     args.push(format!("-I{}", manifest.join("cmodule/trouble").display()));
     let target = env::var("TARGET").unwrap();
     if target.starts_with("thumb") {
-        args.push(format!("--target={}", target.replace("thumbv7em", "thumbv7em").replace("-none-eabihf", "-none-eabi")));
+        // clang knows the triple; only the float ABI suffix differs from rustc's.
+        args.push(format!("--target={}", target.replace("-none-eabihf", "-none-eabi")));
+        // clang has no C library for bare-metal targets; use the toolchain's (newlib).
+        if let Ok(inc) = env::var("TROUBLE_LIBC_INCLUDE") {
+            args.push(format!("-isystem{inc}"));
+        }
     }
 
     let bindings = bindgen::Builder::default()
@@ -118,7 +123,7 @@ fn default_flags(manifest: &Path) -> Vec<String> {
         v.push(format!("-I{}", mpy.join("ports/unix/variants/standard").display()));
         v.push("-DMICROPY_PY_THREAD=1".into());
     } else {
-        v.push(format!("-I{}", mpy.join("ports/qemu/boards/MPS2_AN500").display()));
+        v.push(format!("-I{}", mpy.join("ports/qemu/boards/MPS2_AN385").display()));
     }
     v
 }

@@ -4,10 +4,11 @@
 //! `mp_bluetooth_hci_poll`) polls it under the backend lock; `stop` drops both.
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use bt_hci::cmd::info::ReadBdAddr;
 use bt_hci::controller::ExternalController;
+use bt_hci::param::AddrKind;
 use embassy_futures::select::select;
 use trouble_host::prelude::{Connection, DefaultPacketPool, HostResources, Stack};
 use trouble_host::Address;
@@ -42,6 +43,16 @@ pub enum Phase {
 }
 
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Off as u8);
+static OWN_ADDR_RANDOM: AtomicBool = AtomicBool::new(false);
+
+/// The address type the stack advertises, scans and connects with.
+pub fn own_addr_kind() -> AddrKind {
+    if OWN_ADDR_RANDOM.load(Ordering::Relaxed) {
+        AddrKind::RANDOM
+    } else {
+        AddrKind::PUBLIC
+    }
+}
 
 /// Current phase.
 pub fn phase() -> Phase {
@@ -88,6 +99,7 @@ pub fn start(id: Identity) {
     unsafe {
         let resources = &mut *STATICS.resources.get();
         let mut builder = trouble_host::new(Controller::new(HciTransport::new()), resources);
+        OWN_ADDR_RANDOM.store(id.random.is_some(), Ordering::Relaxed);
         if let Some(a) = id.random {
             builder = builder.set_random_address(Address::random(gap::to_le(a)));
         }

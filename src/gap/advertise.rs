@@ -1,12 +1,22 @@
-//! The advertiser task: one advertising set, restarted on every request.
-use bt_hci::cmd::le::{LeSetAdvData, LeSetScanResponseData};
-use embassy_futures::select::{select, Either};
-use embassy_time::Duration;
-use trouble_host::prelude::{Advertisement, AdvertisementParameters};
+//! The advertiser task: legacy advertising driven with raw HCI commands.
+//!
+//! trouble-host's `advertise()` insists that connectable payloads start with
+//! an LE-only Flags field; MicroPython hands the application's bytes to the
+//! controller unchanged (NimBLE does the same), so the commands are issued
+//! here and incoming links are taken with `try_accept`. That works because
+//! the top-level future is polled as a whole after the runner has handled a
+//! Connection Complete, so the advertiser sees the new link in the same poll.
+use core::future::poll_fn;
+use core::task::Poll;
 
-use super::state::{AdvRequest, ADV_REQ};
+use bt_hci::cmd::le::{LeSetAdvData, LeSetAdvEnable, LeSetAdvParams, LeSetScanResponseData};
+use bt_hci::param::{AddrKind, AdvChannelMap, AdvFilterPolicy, AdvKind, BdAddr, Duration};
+use embassy_futures::select::{select, Either};
+
+use super::state::{AdvParams, AdvRequest, ADV_REQ};
 use super::Handoff;
-use crate::stack::TStack;
+use crate::config::ADV_DATA_MAX;
+use crate::stack::{self, TStack};
 
 /// Advertising interval limits of the Core spec (20 ms .. 10.24 s).
 const INTERVAL_US: (u32, u32) = (20_000, 10_240_000);
@@ -16,6 +26,7 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
     let mut periph = stack.peripheral();
     let mut next = ADV_REQ.wait().await;
     loop {
+        let _ = stack.command(LeSetAdvEnable::new(false)).await;
         let p = match next {
             AdvRequest::Start(p) => p,
             AdvRequest::Stop => {
@@ -23,45 +34,52 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
                 continue;
             }
         };
-        // trouble only writes non-empty payloads; an empty one must still clear
-        // what the controller holds from the previous advertisement.
-        if p.adv.is_empty() {
-            let _ = stack.command(LeSetAdvData::new(0, [0; 31])).await;
-        }
-        if p.sr.is_empty() {
-            let _ = stack.command(LeSetScanResponseData::new(0, [0; 31])).await;
-        }
-        let interval = Duration::from_micros(p.interval_us.clamp(INTERVAL_US.0, INTERVAL_US.1) as u64);
-        let params = AdvertisementParameters { interval_min: interval, interval_max: interval, ..Default::default() };
-        let adv = if p.connectable {
-            Advertisement::ConnectableScannableUndirected { adv_data: &p.adv, scan_data: &p.sr }
-        } else {
-            Advertisement::NonconnectableScannableUndirected { adv_data: &p.adv, scan_data: &p.sr }
-        };
-        let advertiser = match select(periph.advertise(&params, adv), ADV_REQ.wait()).await {
-            Either::First(Ok(a)) => a,
-            Either::First(Err(_)) => {
-                next = ADV_REQ.wait().await;
-                continue;
-            }
-            Either::Second(r) => {
-                next = r;
-                continue;
-            }
-        };
-        if !p.connectable {
-            // Advertising runs until the advertiser is dropped by the next request.
+        if start(stack, &p).await.is_err() {
+            // The controller refused the parameters; nothing is on air.
             next = ADV_REQ.wait().await;
-            drop(advertiser);
             continue;
         }
-        next = match select(advertiser.accept(), ADV_REQ.wait()).await {
-            Either::First(Ok(conn)) => {
+        if !p.connectable {
+            next = ADV_REQ.wait().await;
+            continue;
+        }
+        let accepted = poll_fn(|_| match periph.try_accept() {
+            Some(conn) => Poll::Ready(conn),
+            None => Poll::Pending,
+        });
+        next = match select(accepted, ADV_REQ.wait()).await {
+            // The controller stops legacy advertising when a link is made.
+            Either::First(conn) => {
                 handoff.send(conn).await;
                 ADV_REQ.wait().await
             }
-            Either::First(Err(_)) => ADV_REQ.wait().await,
             Either::Second(r) => r,
         };
     }
+}
+
+async fn start(stack: &'static TStack, p: &AdvParams) -> Result<(), ()> {
+    let interval = Duration::from_micros(p.interval_us.clamp(INTERVAL_US.0, INTERVAL_US.1) as u64);
+    // As NimBLE: a non-connectable advertisement is scannable (ADV_SCAN_IND).
+    let kind = if p.connectable { AdvKind::AdvInd } else { AdvKind::AdvScanInd };
+    let params = LeSetAdvParams::new(
+        interval,
+        interval,
+        kind,
+        stack::own_addr_kind(),
+        AddrKind::PUBLIC,
+        BdAddr::default(),
+        AdvChannelMap::ALL,
+        AdvFilterPolicy::Unfiltered,
+    );
+    stack.command(params).await.map_err(|_| ())?;
+    stack.command(LeSetAdvData::new(p.adv.len() as u8, padded(&p.adv))).await.map_err(|_| ())?;
+    stack.command(LeSetScanResponseData::new(p.sr.len() as u8, padded(&p.sr))).await.map_err(|_| ())?;
+    stack.command(LeSetAdvEnable::new(true)).await.map_err(|_| ())
+}
+
+fn padded(data: &[u8]) -> [u8; ADV_DATA_MAX] {
+    let mut buf = [0; ADV_DATA_MAX];
+    buf[..data.len()].copy_from_slice(data);
+    buf
 }
