@@ -65,6 +65,7 @@ fn main() {
         .allowlist_function("mp_raise_OSError")
         .allowlist_function("mp_raise_ValueError")
         .allowlist_type("mp_obj_bluetooth_uuid_t")
+        .allowlist_type("mp_trouble_stats_t")
         .allowlist_var("MP_BLUETOOTH_.*")
         .allowlist_var("MP_E.*")
         .allowlist_var("MP_STREAM_.*")
@@ -104,21 +105,13 @@ fn port_flags(flags: &str, dir: &Path) -> Vec<String> {
 
 /// Falls back to the unix port of the pinned (or the user's) MicroPython tree.
 fn default_flags(manifest: &Path) -> Vec<String> {
-    let mpy = env::var("MICROPY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| manifest.join("build/micropython-1.25.0"));
+    let mpy = env::var("MICROPY_DIR").map(PathBuf::from).unwrap_or_else(|_| manifest.join("build/micropython-1.25.0"));
     if !mpy.join("py/mpconfig.h").exists() {
-        panic!(
-            "MicroPython source not found at {}: run `make micropython` or set MICROPY_DIR",
-            mpy.display()
-        );
+        panic!("MicroPython source not found at {}: run `make micropython` or set MICROPY_DIR", mpy.display());
     }
     let target = env::var("TARGET").unwrap();
     let port = if target.starts_with("thumb") { "qemu" } else { "unix" };
-    let mut v = vec![
-        format!("-I{}", mpy.display()),
-        format!("-I{}", mpy.join("ports").join(port).display()),
-    ];
+    let mut v = vec![format!("-I{}", mpy.display()), format!("-I{}", mpy.join("ports").join(port).display())];
     if port == "unix" {
         v.push(format!("-I{}", mpy.join("ports/unix/variants/standard").display()));
         v.push("-DMICROPY_PY_THREAD=1".into());

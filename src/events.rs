@@ -7,7 +7,6 @@
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-
 use critical_section::Mutex;
 use heapless::{Deque, Vec};
 
@@ -73,4 +72,18 @@ pub extern "C" fn mp_trouble_deliver_events() {
             }
         }
     }
+}
+
+/// Fills the `_trouble.stats()` counters.
+#[no_mangle]
+pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t) {
+    let (framer, filter) = crate::hci::transport::stats();
+    *out = sys::mp_trouble_stats_t {
+        hci_junk_bytes: framer.junk_bytes,
+        hci_oversized: framer.oversized,
+        hci_malformed: filter.malformed,
+        hci_unknown_handle: filter.unknown_handle,
+        hci_unsupported: filter.unsupported,
+        events_dropped: DROPPED.load(Ordering::Relaxed),
+    };
 }

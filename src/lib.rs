@@ -12,17 +12,19 @@ pub mod config;
 pub mod hci;
 
 #[cfg(not(test))]
-mod sys;
-#[cfg(not(test))]
-mod runtime;
+mod api;
 #[cfg(not(test))]
 mod events;
 #[cfg(not(test))]
 mod gap;
 #[cfg(not(test))]
+mod privacy;
+#[cfg(not(test))]
+mod runtime;
+#[cfg(not(test))]
 mod stack;
 #[cfg(not(test))]
-mod api;
+mod sys;
 
 #[cfg(not(test))]
 #[panic_handler]

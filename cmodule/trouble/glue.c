@@ -41,4 +41,32 @@ void mp_trouble_port_schedule_delivery(void) {
     MICROPY_PY_BLUETOOTH_EXIT
 }
 
+// _trouble.stats(): what the backend dropped from the controller, so tests
+// and users can see that hostile input was refused rather than lost silently.
+static mp_obj_t trouble_stats(void) {
+    mp_trouble_stats_t s;
+    mp_trouble_get_stats(&s);
+    mp_obj_t d = mp_obj_new_dict(6);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_junk_bytes), mp_obj_new_int_from_uint(s.hci_junk_bytes));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_oversized), mp_obj_new_int_from_uint(s.hci_oversized));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_malformed), mp_obj_new_int_from_uint(s.hci_malformed));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unknown_handle), mp_obj_new_int_from_uint(s.hci_unknown_handle));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unsupported), mp_obj_new_int_from_uint(s.hci_unsupported));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_events_dropped), mp_obj_new_int_from_uint(s.events_dropped));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(trouble_stats_obj, trouble_stats);
+
+static const mp_rom_map_elem_t trouble_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__trouble) },
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&trouble_stats_obj) },
+};
+static MP_DEFINE_CONST_DICT(trouble_module_globals, trouble_module_globals_table);
+
+const mp_obj_module_t mp_module_trouble = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&trouble_module_globals,
+};
+MP_REGISTER_MODULE(MP_QSTR__trouble, mp_module_trouble);
+
 #endif

@@ -26,7 +26,18 @@ void mp_trouble_atomic_end(uint32_t state);
 uint32_t mp_trouble_ticks_us(void);
 void mp_trouble_random(uint8_t *buf, size_t len);
 
+// Counters of input the backend dropped (for the _trouble module).
+typedef struct _mp_trouble_stats_t {
+    uint32_t hci_junk_bytes;      // bytes outside any H4 packet
+    uint32_t hci_oversized;       // packets longer than the host accepts
+    uint32_t hci_malformed;       // packets that don't parse
+    uint32_t hci_unknown_handle;  // packets for a connection that doesn't exist
+    uint32_t hci_unsupported;     // SCO/ISO packets
+    uint32_t events_dropped;      // events lost to a full queue
+} mp_trouble_stats_t;
+
 // Implemented in Rust.
+void mp_trouble_get_stats(mp_trouble_stats_t *stats);
 void mp_trouble_deliver_events(void);
 // Microseconds until the stack's next timer, or -1 for none.
 int64_t mp_trouble_next_timeout_us(void);

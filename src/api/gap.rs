@@ -4,11 +4,11 @@ use core::sync::atomic::Ordering;
 use heapless::Vec;
 
 use super::{errno, kick, ready};
+use crate::config::ADV_DATA_MAX;
 use crate::gap::state::{
     AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_REQ, CONNECTING, CONN_REQ,
     DISCONNECT_REQ, SCANNING, SCAN_REQ,
 };
-use crate::config::ADV_DATA_MAX;
 use crate::sys;
 
 use core::cell::RefCell;
@@ -18,11 +18,7 @@ use critical_section::Mutex;
 static LAST_ADV: Mutex<RefCell<(Vec<u8, ADV_DATA_MAX>, Vec<u8, ADV_DATA_MAX>)>> =
     Mutex::new(RefCell::new((Vec::new(), Vec::new())));
 
-unsafe fn payload(
-    data: *const u8,
-    len: usize,
-    last: &Vec<u8, ADV_DATA_MAX>,
-) -> Result<Vec<u8, ADV_DATA_MAX>, i32> {
+unsafe fn payload(data: *const u8, len: usize, last: &Vec<u8, ADV_DATA_MAX>) -> Result<Vec<u8, ADV_DATA_MAX>, i32> {
     if data.is_null() {
         return Ok(last.clone());
     }
@@ -110,8 +106,7 @@ pub unsafe extern "C" fn mp_bluetooth_gap_peripheral_connect(
 ) -> i32 {
     errno((|| {
         ready()?;
-        if addr_type > 1 || duration_ms < 0 || min_conn_interval_us < 0 || max_conn_interval_us < min_conn_interval_us
-        {
+        if addr_type > 1 || duration_ms < 0 || min_conn_interval_us < 0 || max_conn_interval_us < min_conn_interval_us {
             return Err(sys::MP_EINVAL as i32);
         }
         if CONNECTING.swap(true, Ordering::AcqRel) {

@@ -17,6 +17,7 @@ const ADDR_RPA: u8 = 2;
 
 static ADDR_MODE: AtomicU8 = AtomicU8::new(ADDR_PUBLIC);
 static RANDOM_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
+static PRIVATE_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
 static MTU: AtomicU16 = AtomicU16::new(DEFAULT_MTU);
 static BONDING: AtomicBool = AtomicBool::new(true);
 static MITM: AtomicBool = AtomicBool::new(false);
@@ -28,6 +29,7 @@ static NAME_SET: AtomicBool = AtomicBool::new(false);
 fn identity() -> Identity {
     let random = match ADDR_MODE.load(Ordering::Relaxed) {
         ADDR_RANDOM => critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow()),
+        ADDR_RPA => critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow()),
         _ => None,
     };
     Identity { random }
@@ -159,9 +161,12 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
                 critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
             }
         }
-        // Resolvable private addresses arrive with the security work (issue 4);
-        // non-resolvable ones can't be a connectable identity. Refuse clearly.
-        ADDR_RPA => sys::mp_raise_OSError(sys::MP_EOPNOTSUPP as i32),
+        ADDR_RPA => {
+            let rpa = crate::privacy::new_resolvable_address();
+            critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
+        }
+        // A non-resolvable private address can't be a connectable identity
+        // (NimBLE lets it through and then fails to advertise). Refuse clearly.
         _ => sys::mp_raise_OSError(sys::MP_EINVAL as i32),
     }
     if ADDR_MODE.swap(mode, Ordering::Relaxed) == mode {

@@ -21,13 +21,8 @@ pub type Handoff = Channel<NoopRawMutex, Link, 1>;
 /// Runs all GAP tasks for the lifetime of the stack.
 pub async fn run(stack: &'static TStack) {
     let handoff = Handoff::new();
-    join4(
-        advertise::task(stack, &handoff),
-        scan::task(stack),
-        connect::task(stack, &handoff),
-        link::slots(&handoff),
-    )
-    .await;
+    join4(advertise::task(stack, &handoff), scan::task(stack), connect::task(stack, &handoff), link::slots(&handoff))
+        .await;
 }
 
 /// Converts MicroPython's address byte order (most significant first) to HCI's.

@@ -112,7 +112,9 @@ pub fn reset() {
 
 /// The slot of a live link with this handle.
 pub fn slot_of(handle: u16) -> Option<usize> {
-    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().position(|l| matches!(l, Some(l) if l.handle == handle)))
+    critical_section::with(|cs| {
+        LINKS.borrow(cs).borrow().iter().position(|l| matches!(l, Some(l) if l.handle == handle))
+    })
 }
 
 /// Number of live links.

@@ -81,7 +81,12 @@ impl Default for Framer {
 impl Framer {
     /// An idle framer.
     pub const fn new() -> Self {
-        Self { state: State::Idle, buf: [0; HCI_MAX_PACKET], len: 0, stats: FramerStats { junk_bytes: 0, oversized: 0 } }
+        Self {
+            state: State::Idle,
+            buf: [0; HCI_MAX_PACKET],
+            len: 0,
+            stats: FramerStats { junk_bytes: 0, oversized: 0 },
+        }
     }
 
     /// Feeds one byte; returns the kind of a packet completed by it.
@@ -165,7 +170,10 @@ mod tests {
     fn frames_event_and_acl() {
         let mut f = Framer::new();
         let got = feed(&mut f, &[4, 0x0e, 4, 1, 3, 0x0c, 0, 2, 0x01, 0x20, 2, 0, 0xaa, 0xbb]);
-        assert_eq!(got, vec![(Kind::Event, vec![0x0e, 4, 1, 3, 0x0c, 0]), (Kind::Acl, vec![0x01, 0x20, 2, 0, 0xaa, 0xbb])]);
+        assert_eq!(
+            got,
+            vec![(Kind::Event, vec![0x0e, 4, 1, 3, 0x0c, 0]), (Kind::Acl, vec![0x01, 0x20, 2, 0, 0xaa, 0xbb])]
+        );
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! Reading returns `Pending` when the port has no byte; the port calls
 //! `mp_bluetooth_hci_poll()` whenever bytes arrive, which re-polls the reader.
 use core::cell::RefCell;
+
 use core::future::poll_fn;
 use core::task::Poll;
+use critical_section::Mutex;
 
 use bt_hci::transport::{PacketKind, PacketToController, PacketToHost, Transport};
 use bt_hci::ReadHciError;
@@ -49,21 +51,25 @@ struct Rx {
     filter: Filter,
 }
 
-/// H4 transport on the port's HCI UART.
-pub struct HciTransport {
-    rx: RefCell<Rx>,
+/// Receive state lives in a static so its counters can be read at any time.
+static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new() }));
+
+/// Counters of input dropped by framing and filtering since the last reset.
+pub fn stats() -> (FramerStats, FilterStats) {
+    critical_section::with(|cs| {
+        let rx = RX.borrow(cs).borrow();
+        (rx.framer.stats, rx.filter.stats)
+    })
 }
 
-impl HciTransport {
-    /// A transport with empty framing state.
-    pub const fn new() -> Self {
-        Self { rx: RefCell::new(Rx { framer: Framer::new(), filter: Filter::new() }) }
-    }
+/// H4 transport on the port's HCI UART.
+pub struct HciTransport(());
 
-    /// Counters of input dropped by framing and filtering.
-    pub fn stats(&self) -> (FramerStats, FilterStats) {
-        let rx = self.rx.borrow();
-        (rx.framer.stats, rx.filter.stats)
+impl HciTransport {
+    /// A transport with fresh framing state and counters.
+    pub fn new() -> Self {
+        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new() });
+        Self(())
     }
 }
 
@@ -74,30 +80,34 @@ impl embedded_io::ErrorType for HciTransport {
 impl Transport for HciTransport {
     async fn read<'a, P: PacketToHost<'a>>(&self, rx: &'a mut [u8]) -> Result<P, Self::Error> {
         let kind = poll_fn(|_cx| {
-            let mut st = self.rx.borrow_mut();
-            let st = &mut *st;
-            loop {
-                let c = unsafe { sys::mp_bluetooth_hci_uart_readchar() };
-                if c < 0 {
-                    return Poll::Pending;
-                }
-                if let Some(kind) = st.framer.push(c as u8) {
-                    if st.filter.check(kind, st.framer.packet()).is_ok() {
-                        return Poll::Ready(kind);
+            critical_section::with(|cs| {
+                let mut st = RX.borrow(cs).borrow_mut();
+                let st = &mut *st;
+                loop {
+                    let c = unsafe { sys::mp_bluetooth_hci_uart_readchar() };
+                    if c < 0 {
+                        return Poll::Pending;
+                    }
+                    if let Some(kind) = st.framer.push(c as u8) {
+                        if st.filter.check(kind, st.framer.packet()).is_ok() {
+                            return Poll::Ready(kind);
+                        }
                     }
                 }
-            }
+            })
         })
         .await;
-        let st = self.rx.borrow();
-        let mut bytes: &[u8] = st.framer.packet();
-        let kind = match kind {
-            Kind::Acl => PacketKind::AclData,
-            Kind::Event => PacketKind::Event,
-            Kind::Sco => PacketKind::SyncData,
-            Kind::Iso => PacketKind::IsoData,
-        };
-        Ok(P::read_hci(kind, &mut bytes, rx)?)
+        critical_section::with(|cs| {
+            let st = RX.borrow(cs).borrow();
+            let mut bytes: &[u8] = st.framer.packet();
+            let kind = match kind {
+                Kind::Acl => PacketKind::AclData,
+                Kind::Event => PacketKind::Event,
+                Kind::Sco => PacketKind::SyncData,
+                Kind::Iso => PacketKind::IsoData,
+            };
+            Ok(P::read_hci(kind, &mut bytes, rx)?)
+        })
     }
 
     async fn write<P: PacketToController>(&self, tx: &P) -> Result<(), Self::Error> {

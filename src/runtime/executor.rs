@@ -101,12 +101,7 @@ fn wake() {
     }
 }
 
-static VTABLE: RawWakerVTable = RawWakerVTable::new(
-    |p| RawWaker::new(p, &VTABLE),
-    |_| wake(),
-    |_| wake(),
-    |_| {},
-);
+static VTABLE: RawWakerVTable = RawWakerVTable::new(|p| RawWaker::new(p, &VTABLE), |_| wake(), |_| wake(), |_| {});
 
 fn top_waker() -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }

@@ -6,6 +6,7 @@ from micropython import const
 import time, machine, bluetooth
 
 TIMEOUT_MS = 4000
+SETTLE_MS = 250
 
 _IRQ_SCAN_RESULT = const(5)
 _IRQ_SCAN_DONE = const(6)
@@ -62,6 +63,9 @@ def try_advertise(label, *args, **kwargs):
         print(label, "-> ok")
     except OSError as e:
         print(label, "-> OSError", e.errno)
+    # gap_advertise may return before the controller has the new payload; give it
+    # time so the scanner, started on our broadcast, sees no stale reports.
+    time.sleep_ms(SETTLE_MS)
 
 
 # Advertiser.
