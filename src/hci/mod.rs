@@ -3,3 +3,5 @@ pub mod filter;
 pub mod h4;
 #[cfg(not(test))]
 pub mod transport;
+#[cfg(test)]
+mod fuzz;

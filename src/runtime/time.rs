@@ -38,12 +38,11 @@ impl Driver for MpTimeDriver {
     }
 
     fn schedule_wake(&self, at: u64, waker: &Waker) {
+        // Every waker is the top-level one, so the queue holds one entry: the
+        // earliest deadline. Later deadlines are re-registered when the timers
+        // that own them are polled again after it fires.
         critical_section::with(|cs| {
-            // The only waker in the system is the top-level one, so a full
-            // queue can be served by polling now: a spurious poll is harmless.
-            if !self.queue.borrow(cs).borrow_mut().schedule_wake(at, waker) {
-                waker.wake_by_ref();
-            }
+            self.queue.borrow(cs).borrow_mut().schedule_wake(at, waker);
         })
     }
 }
