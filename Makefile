@@ -26,7 +26,7 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test demo size thumb clean
+.PHONY: all deps micropython venv firmware test demo bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -80,6 +80,10 @@ test: deps micropython venv firmware
 # Two firmware instances find and connect to each other over the virtual radio.
 demo: deps micropython venv firmware
 	build/venv/bin/python python/demo.py
+
+# Speed and idle-CPU figures, printed (never asserted).
+bench: deps micropython venv firmware
+	build/venv/bin/python python/bench.py
 
 # The staticlib for both thumb targets, bindings from the qemu port's headers;
 # clang borrows newlib's headers since it has no bare-metal C library itself.
