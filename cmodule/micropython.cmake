@@ -1,0 +1,37 @@
+# User C module (cmake ports: rp2, esp32): MicroPython's bluetooth module on the
+# Rust host. Use: make USER_C_MODULES=<this repo>/cmodule/micropython.cmake
+# The board sets TROUBLE_TARGET to its Rust target (e.g. thumbv6m-none-eabi).
+set(TROUBLE_DIR ${CMAKE_CURRENT_LIST_DIR}/trouble)
+get_filename_component(TROUBLE_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+
+add_library(usermod_trouble INTERFACE)
+
+file(GLOB TROUBLE_PORT_SRC ${TROUBLE_DIR}/ports/${MICROPY_PORT_DIR_NAME}/*.c)
+target_sources(usermod_trouble INTERFACE ${TROUBLE_DIR}/glue.c ${TROUBLE_PORT_SRC})
+target_include_directories(usermod_trouble INTERFACE ${TROUBLE_DIR})
+target_compile_definitions(usermod_trouble INTERFACE
+    MICROPY_PY_BLUETOOTH=1
+    MICROPY_BLUETOOTH_TROUBLE=1
+    MICROPY_PY_BLUETOOTH_USE_SYNC_EVENTS=1
+    MICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE=1
+    MICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT=1
+    MICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=1
+    MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=1
+)
+
+# The staticlib is built by cargo; bindgen needs the port's include paths and
+# definitions, which cmake knows only as generator expressions of the firmware.
+set(TROUBLE_CARGO_DIR ${CMAKE_BINARY_DIR}/trouble)
+set(TROUBLE_LIB ${TROUBLE_CARGO_DIR}/${TROUBLE_TARGET}/release/libmptrouble.a)
+add_custom_target(trouble_cargo
+    COMMAND ${CMAKE_COMMAND} -E env
+        "TROUBLE_CFLAGS=$<LIST:TRANSFORM,$<TARGET_PROPERTY:${MICROPY_TARGET},INCLUDE_DIRECTORIES>,PREPEND,-I> $<LIST:TRANSFORM,$<TARGET_PROPERTY:${MICROPY_TARGET},COMPILE_DEFINITIONS>,PREPEND,-D>"
+        cargo build --release --locked --manifest-path ${TROUBLE_ROOT}/Cargo.toml
+        --target-dir ${TROUBLE_CARGO_DIR} --target ${TROUBLE_TARGET}
+    BYPRODUCTS ${TROUBLE_LIB}
+    COMMAND_EXPAND_LISTS
+    VERBATIM
+)
+target_link_libraries(usermod_trouble INTERFACE ${TROUBLE_LIB})
+target_link_libraries(usermod INTERFACE usermod_trouble)
+add_dependencies(${MICROPY_TARGET} trouble_cargo)
