@@ -1,12 +1,14 @@
 # User C module (cmake ports: rp2, esp32): MicroPython's bluetooth module on the
 # Rust host. Use: make USER_C_MODULES=<this repo>/cmodule/micropython.cmake
 # The board sets TROUBLE_TARGET to its Rust target (e.g. thumbv6m-none-eabi).
+# Not yet exercised by CI: no cmake port is built here.
 set(TROUBLE_DIR ${CMAKE_CURRENT_LIST_DIR}/trouble)
 get_filename_component(TROUBLE_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 
 add_library(usermod_trouble INTERFACE)
 
-file(GLOB TROUBLE_PORT_SRC ${TROUBLE_DIR}/ports/${MICROPY_PORT_DIR_NAME}/*.c)
+get_filename_component(TROUBLE_PORT ${MICROPY_PORT_DIR} NAME)
+file(GLOB TROUBLE_PORT_SRC ${TROUBLE_DIR}/ports/${TROUBLE_PORT}/*.c)
 target_sources(usermod_trouble INTERFACE ${TROUBLE_DIR}/glue.c ${TROUBLE_PORT_SRC})
 target_include_directories(usermod_trouble INTERFACE ${TROUBLE_DIR})
 target_compile_definitions(usermod_trouble INTERFACE
@@ -25,7 +27,7 @@ set(TROUBLE_CARGO_DIR ${CMAKE_BINARY_DIR}/trouble)
 set(TROUBLE_LIB ${TROUBLE_CARGO_DIR}/${TROUBLE_TARGET}/release/libmptrouble.a)
 add_custom_target(trouble_cargo
     COMMAND ${CMAKE_COMMAND} -E env
-        "TROUBLE_CFLAGS=$<LIST:TRANSFORM,$<TARGET_PROPERTY:${MICROPY_TARGET},INCLUDE_DIRECTORIES>,PREPEND,-I> $<LIST:TRANSFORM,$<TARGET_PROPERTY:${MICROPY_TARGET},COMPILE_DEFINITIONS>,PREPEND,-D>"
+        "TROUBLE_CFLAGS=-I$<JOIN:$<TARGET_PROPERTY:${MICROPY_TARGET},INCLUDE_DIRECTORIES>, -I> -D$<JOIN:$<TARGET_PROPERTY:${MICROPY_TARGET},COMPILE_DEFINITIONS>, -D>"
         cargo build --release --locked --manifest-path ${TROUBLE_ROOT}/Cargo.toml
         --target-dir ${TROUBLE_CARGO_DIR} --target ${TROUBLE_TARGET}
     BYPRODUCTS ${TROUBLE_LIB}
