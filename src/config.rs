@@ -30,3 +30,7 @@ pub const SUPERVISION_TIMEOUT_MS: u64 = 4000;
 pub const CONN_INTERVAL_MIN_US: u64 = 30_000;
 /// Upper default connection interval bound, in microseconds.
 pub const CONN_INTERVAL_MAX_US: u64 = 50_000;
+/// How long a GAP call waits for the controller to carry out its request.
+pub const REQUEST_TIMEOUT_MS: u32 = 2000;
+/// Advertising interval used when MicroPython passes 0 (NimBLE's default range starts at 30 ms).
+pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;

@@ -3,11 +3,11 @@ use core::sync::atomic::Ordering;
 
 use heapless::Vec;
 
-use super::{errno, kick, ready};
-use crate::config::ADV_DATA_MAX;
+use super::{await_ack, errno, kick, ready};
+use crate::config::{ADV_DATA_MAX, DEFAULT_ADV_INTERVAL_US};
 use crate::gap::state::{
-    AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_REQ, CONNECTING, CONN_REQ,
-    DISCONNECT_REQ, SCANNING, SCAN_REQ,
+    AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_ACK, ADV_REQ, CONNECTING,
+    CONN_REQ, DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
 };
 use crate::sys;
 
@@ -37,17 +37,20 @@ pub unsafe extern "C" fn mp_bluetooth_gap_advertise_start(
 ) -> i32 {
     errno((|| {
         ready()?;
-        if interval_us <= 0 {
+        if interval_us < 0 {
             return Err(sys::MP_EINVAL as i32);
         }
+        // As NimBLE: 0 picks the stack's default interval.
+        let interval_us = if interval_us == 0 { DEFAULT_ADV_INTERVAL_US } else { interval_us as u32 };
         let (adv, sr) = critical_section::with(|cs| {
             let last = LAST_ADV.borrow(cs).borrow();
             Ok::<_, i32>((payload(adv_data, adv_data_len, &last.0)?, payload(sr_data, sr_data_len, &last.1)?))
         })?;
         critical_section::with(|cs| *LAST_ADV.borrow(cs).borrow_mut() = (adv.clone(), sr.clone()));
-        ADV_REQ.signal(AdvRequest::Start(AdvParams { connectable, interval_us: interval_us as u32, adv, sr }));
+        let seq = ADV_ACK.next();
+        ADV_REQ.signal(AdvRequest::Start(AdvParams { connectable, interval_us, adv, sr }, seq));
         kick();
-        Ok(())
+        await_ack(&ADV_ACK, seq)
     })())
 }
 
@@ -55,8 +58,10 @@ pub unsafe extern "C" fn mp_bluetooth_gap_advertise_start(
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gap_advertise_stop() {
     if ready().is_ok() {
-        ADV_REQ.signal(AdvRequest::Stop);
+        let seq = ADV_ACK.next();
+        ADV_REQ.signal(AdvRequest::Stop(seq));
         kick();
+        let _ = await_ack(&ADV_ACK, seq);
     }
 }
 
@@ -65,20 +70,28 @@ pub extern "C" fn mp_bluetooth_gap_advertise_stop() {
 pub extern "C" fn mp_bluetooth_gap_scan_start(duration_ms: i32, interval_us: i32, window_us: i32, active: bool) -> i32 {
     errno((|| {
         ready()?;
-        if duration_ms < 0 || interval_us <= 0 || window_us <= 0 {
+        if duration_ms < 0 || interval_us < 0 || window_us < 0 || window_us > interval_us {
             return Err(sys::MP_EINVAL as i32);
         }
         if SCANNING.swap(true, Ordering::AcqRel) {
             return Err(sys::MP_EALREADY as i32);
         }
-        SCAN_REQ.signal(ScanRequest::Start(ScanParams {
-            duration_ms: duration_ms as u32,
-            interval_us: interval_us as u32,
-            window_us: window_us as u32,
-            active,
-        }));
+        let seq = SCAN_ACK.next();
+        SCAN_REQ.signal(ScanRequest::Start(
+            ScanParams {
+                duration_ms: duration_ms as u32,
+                interval_us: interval_us as u32,
+                window_us: window_us as u32,
+                active,
+            },
+            seq,
+        ));
         kick();
-        Ok(())
+        let r = await_ack(&SCAN_ACK, seq);
+        if r.is_err() {
+            SCANNING.store(false, Ordering::Release);
+        }
+        r
     })())
 }
 
@@ -88,8 +101,10 @@ pub extern "C" fn mp_bluetooth_gap_scan_stop() -> i32 {
     errno((|| {
         ready()?;
         if SCANNING.swap(false, Ordering::AcqRel) {
-            SCAN_REQ.signal(ScanRequest::Stop);
+            let seq = SCAN_ACK.next();
+            SCAN_REQ.signal(ScanRequest::Stop(seq));
             kick();
+            await_ack(&SCAN_ACK, seq)?;
         }
         Ok(())
     })())
@@ -114,7 +129,7 @@ pub unsafe extern "C" fn mp_bluetooth_gap_peripheral_connect(
         }
         // As NimBLE: connecting ends a running scan.
         if SCANNING.swap(false, Ordering::AcqRel) {
-            SCAN_REQ.signal(ScanRequest::Stop);
+            SCAN_REQ.signal(ScanRequest::Stop(SCAN_ACK.next()));
         }
         let mut a = [0u8; 6];
         core::ptr::copy_nonoverlapping(addr, a.as_mut_ptr(), 6);

@@ -30,6 +30,22 @@ fn errno(r: Result<(), i32>) -> i32 {
     }
 }
 
+/// Waits (bounded) until the stack has carried out request `seq`; the stack
+/// runs meanwhile (on unix in its thread, elsewhere from the wait itself).
+fn await_ack(ack: &crate::gap::state::Ack, seq: u32) -> Result<(), i32> {
+    let mut waited = 0;
+    loop {
+        if let Some(e) = ack.result(seq) {
+            return if e == 0 { Ok(()) } else { Err(e) };
+        }
+        if stack::phase() != Phase::Ready || waited >= crate::config::REQUEST_TIMEOUT_MS {
+            return Err(sys::MP_ETIMEDOUT as i32);
+        }
+        unsafe { sys::mp_trouble_port_wait_ms(1) };
+        waited += 1;
+    }
+}
+
 /// Wakes the stack after a request was posted.
 fn kick() {
     unsafe { sys::mp_trouble_port_wake() };

@@ -57,6 +57,12 @@ pub extern "C" fn mp_bluetooth_init() -> i32 {
         shutdown();
         return sys::MP_ETIMEDOUT as i32;
     }
+    if ADDR_MODE.load(Ordering::Relaxed) == ADDR_PUBLIC && stack::public_address() == [0; 6] {
+        // A controller without a public address: identify with a static random one.
+        ensure_static_random();
+        ADDR_MODE.store(ADDR_RANDOM, Ordering::Relaxed);
+        return mp_bluetooth_init();
+    }
     0
 }
 
@@ -151,33 +157,42 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
     if ready().is_err() {
         sys::mp_raise_OSError(NOT_ACTIVE);
     }
-    match mode {
-        ADDR_PUBLIC => {}
-        ADDR_RANDOM => {
-            if critical_section::with(|cs| RANDOM_ADDR.borrow(cs).borrow().is_none()) {
-                let mut a = [0u8; 6];
-                sys::mp_trouble_random(a.as_mut_ptr(), 6);
-                a[0] |= 0xc0; // static random: two most significant bits set
-                critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
-            }
-        }
-        ADDR_RPA => {
-            let rpa = crate::privacy::new_resolvable_address();
-            critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
-        }
-        // A non-resolvable private address can't be a connectable identity
-        // (NimBLE lets it through and then fails to advertise). Refuse clearly.
-        _ => sys::mp_raise_OSError(sys::MP_EINVAL as i32),
+    // A non-resolvable private address can't be a connectable identity
+    // (NimBLE accepts it and then fails to advertise). Refuse clearly.
+    if !matches!(mode, ADDR_PUBLIC | ADDR_RANDOM | ADDR_RPA) {
+        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
     }
-    if ADDR_MODE.swap(mode, Ordering::Relaxed) == mode {
+    if ADDR_MODE.load(Ordering::Relaxed) == mode {
         return;
+    }
+    if mode == ADDR_PUBLIC && stack::public_address() == [0; 6] {
+        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
     }
     if gap::state::link_count() > 0 {
         sys::mp_raise_OSError(sys::MP_EBUSY as i32);
     }
+    match mode {
+        ADDR_RANDOM => ensure_static_random(),
+        ADDR_RPA => {
+            let rpa = crate::privacy::new_resolvable_address();
+            critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
+        }
+        _ => {}
+    }
+    ADDR_MODE.store(mode, Ordering::Relaxed);
     let r = mp_bluetooth_init();
     if r != 0 {
         sys::mp_raise_OSError(r);
+    }
+}
+
+/// One static random address per boot: it must not change while powered.
+fn ensure_static_random() {
+    if critical_section::with(|cs| RANDOM_ADDR.borrow(cs).borrow().is_none()) {
+        let mut a = [0u8; 6];
+        unsafe { sys::mp_trouble_random(a.as_mut_ptr(), 6) };
+        a[0] |= 0xc0; // static random: the two most significant bits set
+        critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
     }
 }
 

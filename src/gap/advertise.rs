@@ -13,10 +13,11 @@ use bt_hci::cmd::le::{LeSetAdvData, LeSetAdvEnable, LeSetAdvParams, LeSetScanRes
 use bt_hci::param::{AddrKind, AdvChannelMap, AdvFilterPolicy, AdvKind, BdAddr, Duration};
 use embassy_futures::select::{select, Either};
 
-use super::state::{AdvParams, AdvRequest, ADV_REQ};
+use super::state::{AdvParams, AdvRequest, ADV_ACK, ADV_REQ};
 use super::Handoff;
 use crate::config::ADV_DATA_MAX;
 use crate::stack::{self, TStack};
+use crate::sys;
 
 /// Advertising interval limits of the Core spec (20 ms .. 10.24 s).
 const INTERVAL_US: (u32, u32) = (20_000, 10_240_000);
@@ -27,18 +28,21 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
     let mut next = ADV_REQ.wait().await;
     loop {
         let _ = stack.command(LeSetAdvEnable::new(false)).await;
-        let p = match next {
-            AdvRequest::Start(p) => p,
-            AdvRequest::Stop => {
+        let (p, seq) = match next {
+            AdvRequest::Start(p, seq) => (p, seq),
+            AdvRequest::Stop(seq) => {
+                ADV_ACK.complete(seq, 0);
                 next = ADV_REQ.wait().await;
                 continue;
             }
         };
         if start(stack, &p).await.is_err() {
             // The controller refused the parameters; nothing is on air.
+            ADV_ACK.complete(seq, sys::MP_EINVAL as i32);
             next = ADV_REQ.wait().await;
             continue;
         }
+        ADV_ACK.complete(seq, 0);
         if !p.connectable {
             next = ADV_REQ.wait().await;
             continue;

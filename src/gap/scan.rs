@@ -8,9 +8,10 @@ use heapless::Vec;
 use trouble_host::prelude::{EventHandler, ScanConfig};
 use trouble_host::scan::Scanner;
 
-use super::state::{ScanRequest, SCANNING, SCAN_REQ};
+use super::state::{ScanRequest, SCANNING, SCAN_ACK, SCAN_REQ};
 use crate::events::{self, Event};
 use crate::stack::TStack;
+use crate::sys;
 
 /// Scan interval/window limits of the Core spec (2.5 ms .. 10.24 s).
 const SCAN_US: (u32, u32) = (2_500, 10_240_000);
@@ -24,9 +25,10 @@ pub async fn task(stack: &'static TStack) {
     let mut central = stack.central();
     let mut next = SCAN_REQ.wait().await;
     loop {
-        let p = match next {
-            ScanRequest::Start(p) => p,
-            ScanRequest::Stop => {
+        let (p, seq) = match next {
+            ScanRequest::Start(p, seq) => (p, seq),
+            ScanRequest::Stop(seq) => {
+                SCAN_ACK.complete(seq, 0);
                 next = SCAN_REQ.wait().await;
                 continue;
             }
@@ -43,6 +45,7 @@ pub async fn task(stack: &'static TStack) {
         let mut scanner = Scanner::new(&mut central);
         let interrupted = match select(scanner.scan(&config), SCAN_REQ.wait()).await {
             Either::First(Ok(session)) => {
+                SCAN_ACK.complete(seq, 0);
                 let deadline = async {
                     if p.duration_ms == 0 {
                         core::future::pending::<()>().await
@@ -57,7 +60,10 @@ pub async fn task(stack: &'static TStack) {
                     Either::Second(req) => Some(req),
                 }
             }
-            Either::First(Err(_)) => None,
+            Either::First(Err(_)) => {
+                SCAN_ACK.complete(seq, sys::MP_EIO as i32);
+                None
+            }
             Either::Second(req) => Some(req),
         };
         if interrupted.is_none() && !SCAN_REQ.signaled() {
@@ -65,8 +71,12 @@ pub async fn task(stack: &'static TStack) {
         }
         events::push(Event::ScanDone);
         next = match interrupted {
-            Some(req @ ScanRequest::Start(_)) => req,
-            _ => SCAN_REQ.wait().await,
+            Some(req @ ScanRequest::Start(..)) => req,
+            Some(ScanRequest::Stop(seq)) => {
+                SCAN_ACK.complete(seq, 0);
+                SCAN_REQ.wait().await
+            }
+            None => SCAN_REQ.wait().await,
         };
     }
 }

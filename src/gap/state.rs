@@ -1,5 +1,5 @@
 //! Requests from the C ABI and status mirrors it reads, all behind the backend lock.
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::sync::atomic::AtomicBool;
 
 use critical_section::Mutex;
@@ -21,12 +21,12 @@ pub struct AdvParams {
     pub sr: Vec<u8, ADV_DATA_MAX>,
 }
 
-/// What the advertiser should do next.
+/// What the advertiser should do next (with the request's `Ack` sequence number).
 pub enum AdvRequest {
     /// (Re)start advertising.
-    Start(AdvParams),
+    Start(AdvParams, u32),
     /// Stop advertising.
-    Stop,
+    Stop(u32),
 }
 
 /// Scan parameters as MicroPython gives them.
@@ -41,13 +41,59 @@ pub struct ScanParams {
     pub active: bool,
 }
 
-/// What the scanner should do next.
+/// What the scanner should do next (with the request's `Ack` sequence number).
 pub enum ScanRequest {
     /// Start scanning.
-    Start(ScanParams),
+    Start(ScanParams, u32),
     /// Stop scanning.
-    Stop,
+    Stop(u32),
 }
+
+/// Lets a C ABI call wait until the controller has carried out its request,
+/// so `gap_advertise`/`gap_scan` return the controller's verdict, as NimBLE's do.
+///
+/// Requests are numbered; a task that finishes request `n` also answers every
+/// earlier one (they were superseded: signals keep only the latest).
+pub struct Ack(Mutex<Cell<(u32, u32, i32)>>);
+
+impl Ack {
+    /// No request yet.
+    pub const fn new() -> Self {
+        Self(Mutex::new(Cell::new((0, 0, 0))))
+    }
+
+    /// Numbers a new request.
+    pub fn next(&self) -> u32 {
+        critical_section::with(|cs| {
+            let (issued, done, err) = self.0.borrow(cs).get();
+            let n = issued.wrapping_add(1);
+            self.0.borrow(cs).set((n, done, err));
+            n
+        })
+    }
+
+    /// Records that request `seq` finished with `err` (0 = success).
+    pub fn complete(&self, seq: u32, err: i32) {
+        critical_section::with(|cs| {
+            let (issued, _, _) = self.0.borrow(cs).get();
+            self.0.borrow(cs).set((issued, seq, err));
+        })
+    }
+
+    /// The outcome of request `seq`, once it (or a later one) has finished.
+    pub fn result(&self, seq: u32) -> Option<i32> {
+        critical_section::with(|cs| {
+            let (_, done, err) = self.0.borrow(cs).get();
+            // Wrapping comparison: `done` is at or past `seq`.
+            (done.wrapping_sub(seq) < u32::MAX / 2).then_some(if done == seq { err } else { 0 })
+        })
+    }
+}
+
+/// Advertiser completions.
+pub static ADV_ACK: Ack = Ack::new();
+/// Scanner completions.
+pub static SCAN_ACK: Ack = Ack::new();
 
 /// Connection request parameters.
 pub struct ConnParams {
