@@ -20,8 +20,10 @@ use crate::runtime::executor::{self, future_size, Arena};
 use crate::runtime::time;
 use crate::{events, sys};
 
-type Controller = ExternalController<HciTransport, HCI_COMMAND_SLOTS>;
-type Pool = DefaultPacketPool;
+/// The controller as trouble sees it: H4 over the port's UART.
+pub type Controller = ExternalController<HciTransport, HCI_COMMAND_SLOTS>;
+/// trouble's packet pool.
+pub type Pool = DefaultPacketPool;
 /// The stack type used throughout the crate.
 pub type TStack = Stack<'static, Controller, Pool>;
 /// A connection of that stack.

@@ -12,11 +12,12 @@ use core::task::Poll;
 use bt_hci::cmd::le::{LeSetAdvData, LeSetAdvEnable, LeSetAdvParams, LeSetScanResponseData};
 use bt_hci::param::{AddrKind, AdvChannelMap, AdvFilterPolicy, AdvKind, BdAddr, Duration};
 use embassy_futures::select::{select, Either};
+use trouble_host::prelude::Peripheral;
 
 use super::state::{AdvParams, AdvRequest, ADV_ACK, ADV_REQ};
 use super::Handoff;
 use crate::config::ADV_DATA_MAX;
-use crate::stack::{self, TStack};
+use crate::stack::{self, Controller, Pool, TStack};
 use crate::sys;
 
 /// Advertising interval limits of the Core spec (20 ms .. 10.24 s).
@@ -25,40 +26,38 @@ const INTERVAL_US: (u32, u32) = (20_000, 10_240_000);
 /// Serves advertising requests until the stack stops.
 pub async fn task(stack: &'static TStack, handoff: &Handoff) {
     let mut periph = stack.peripheral();
-    let mut next = ADV_REQ.wait().await;
+    let mut next = next_request(&mut periph, handoff).await;
     loop {
         let _ = stack.command(LeSetAdvEnable::new(false)).await;
         let (p, seq) = match next {
             AdvRequest::Start(p, seq) => (p, seq),
             AdvRequest::Stop(seq) => {
                 ADV_ACK.complete(seq, 0);
-                next = ADV_REQ.wait().await;
+                next = next_request(&mut periph, handoff).await;
                 continue;
             }
         };
-        if start(stack, &p).await.is_err() {
-            // The controller refused the parameters; nothing is on air.
-            ADV_ACK.complete(seq, sys::MP_EINVAL as i32);
-            next = ADV_REQ.wait().await;
-            continue;
-        }
-        ADV_ACK.complete(seq, 0);
-        if !p.connectable {
-            next = ADV_REQ.wait().await;
-            continue;
-        }
+        let r = start(stack, &p).await;
+        // The controller refused the parameters if r is an error; nothing is on air.
+        ADV_ACK.complete(seq, if r.is_ok() { 0 } else { sys::MP_EINVAL as i32 });
+        next = next_request(&mut periph, handoff).await;
+    }
+}
+
+/// Waits for the next request, meanwhile handing every incoming link to a
+/// slot: a central that connected just as advertising stopped still gets a
+/// reported (and closable) link instead of one nobody owns.
+async fn next_request(periph: &mut Peripheral<'static, Controller, Pool>, handoff: &Handoff) -> AdvRequest {
+    loop {
         let accepted = poll_fn(|_| match periph.try_accept() {
             Some(conn) => Poll::Ready(conn),
             None => Poll::Pending,
         });
-        next = match select(accepted, ADV_REQ.wait()).await {
+        match select(accepted, ADV_REQ.wait()).await {
             // The controller stops legacy advertising when a link is made.
-            Either::First(conn) => {
-                handoff.send(conn).await;
-                ADV_REQ.wait().await
-            }
-            Either::Second(r) => r,
-        };
+            Either::First(conn) => handoff.send(conn).await,
+            Either::Second(r) => return r,
+        }
     }
 }
 

@@ -4,6 +4,14 @@
 //! security event for a connection it doesn't know, a Command Complete it
 //! can't parse). Every packet is therefore parsed here first, with the same
 //! bt-hci parsers, and dropped (and counted) if it would trip the host.
+use bt_hci::cmd::controller_baseband::{
+    HostBufferSize, Reset, SetControllerToHostFlowControl, SetEventMask, SetEventMaskPage2,
+};
+use bt_hci::cmd::info::ReadBdAddr;
+use bt_hci::cmd::le::*;
+use bt_hci::cmd::link_control::Disconnect;
+use bt_hci::cmd::status::ReadRssi;
+use bt_hci::cmd::{Cmd, CmdReturnBuf, Opcode, SyncCmd};
 use bt_hci::event::le::LeEvent;
 use bt_hci::event::{CommandComplete, CommandCompleteWithStatus, Event, EventPacket};
 use bt_hci::param::ConnHandle;
@@ -111,6 +119,9 @@ impl Filter {
                 Ok(())
             }
             Event::Le(LeEvent::LeLongTermKeyRequest(e)) => self.require(e.handle),
+            // Reports are decoded lazily; a bad one would end the list silently.
+            Event::Le(LeEvent::LeAdvertisingReport(e)) => all_ok(e.reports.iter()),
+            Event::Le(LeEvent::LeExtendedAdvertisingReport(e)) => all_ok(e.reports.iter()),
             _ => Ok(()),
         }
     }
@@ -153,11 +164,61 @@ impl Filter {
     }
 }
 
-fn check_command_complete(c: &CommandComplete<'_>) -> Result<(), Reject> {
-    if c.has_status() {
-        let _: CommandCompleteWithStatus = c.clone().try_into().map_err(|_| Reject::Malformed)?;
+fn all_ok<T, E>(mut items: impl Iterator<Item = Result<T, E>>) -> Result<(), Reject> {
+    if items.all(|r| r.is_ok()) {
+        Ok(())
+    } else {
+        Err(Reject::Malformed)
     }
-    Ok(())
+}
+
+fn check_command_complete(c: &CommandComplete<'_>) -> Result<(), Reject> {
+    if !c.has_status() {
+        return Ok(());
+    }
+    let c: CommandCompleteWithStatus = c.clone().try_into().map_err(|_| Reject::Malformed)?;
+    let ok = c.status.to_result().is_ok();
+    if returns_fit(c.cmd_opcode, ok, &c.return_param_bytes) {
+        Ok(())
+    } else {
+        Err(Reject::Malformed)
+    }
+}
+
+/// Whether the return parameters fit the command they answer.
+///
+/// bt-hci copies them into a buffer sized for the command's return type and
+/// panics if they are longer, then fails the command if they don't parse. So
+/// for every command the host issues, a successful reply must parse exactly
+/// and a failed one must not be longer than the buffer. Replies to commands
+/// the host never issues can't reach a buffer; they pass only without
+/// return parameters.
+fn returns_fit(op: Opcode, success: bool, params: &[u8]) -> bool {
+    macro_rules! table {
+        ($($cmd:ty),* $(,)?) => {
+            $(
+                if op == <$cmd as Cmd>::OPCODE {
+                    return if success {
+                        <<$cmd as SyncCmd>::Return as FromHciBytes>::from_hci_bytes_complete(params).is_ok()
+                    } else {
+                        params.len() <= <<$cmd as SyncCmd>::ReturnBuf as CmdReturnBuf>::LEN
+                    };
+                }
+            )*
+        };
+    }
+    table!(
+        Reset, SetEventMask, SetEventMaskPage2, HostBufferSize, SetControllerToHostFlowControl, ReadBdAddr,
+        ReadRssi, Disconnect, LeSetEventMask, LeReadBufferSize, LeReadLocalSupportedFeatures, LeSetRandomAddr,
+        LeSetAdvParams, LeSetAdvData, LeSetScanResponseData, LeSetAdvEnable, LeSetScanParams, LeSetScanEnable,
+        LeCreateConnCancel, LeReadFilterAcceptListSize, LeClearFilterAcceptList, LeAddDeviceToFilterAcceptList,
+        LeRand, LeLongTermKeyRequestReply, LeLongTermKeyRequestNegativeReply, LeSetDataLength, LeReadPhy,
+        LeAddDeviceToResolvingList, LeRemoveDeviceFromResolvingList, LeClearResolvingList,
+        LeSetAddrResolutionEnable, LeSetResolvablePrivateAddrTimeout, LeSetPrivacyMode, LeSetAdvSetRandomAddr,
+        LeSetExtAdvParams, LeSetExtScanParams, LeSetExtScanEnable, LeReadNumberOfSupportedAdvSets, LeClearAdvSets,
+        LeSetDefaultRateParameters, LeSetHostFeature,
+    );
+    params.is_empty()
 }
 
 #[cfg(test)]
@@ -204,6 +265,34 @@ mod tests {
         let mut f = Filter::new();
         assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
         assert_eq!(f.check(Kind::Event, &conn_complete(1)), Err(Reject::UnknownHandle));
+    }
+
+    #[test]
+    fn checks_return_parameters_of_issued_commands() {
+        let mut f = Filter::new();
+        // LE Read Buffer Size: status + 3 bytes.
+        assert_eq!(f.check(Kind::Event, &[0x0e, 7, 1, 0x02, 0x20, 0, 27, 0, 3]), Ok(()));
+        assert_eq!(f.check(Kind::Event, &[0x0e, 4, 1, 0x02, 0x20, 0]), Err(Reject::Malformed));
+        // LE Set Advertising Enable returns nothing; an extra byte would overflow bt-hci's buffer.
+        assert_eq!(f.check(Kind::Event, &[0x0e, 4, 1, 0x0a, 0x20, 0]), Ok(()));
+        assert_eq!(f.check(Kind::Event, &[0x0e, 5, 1, 0x0a, 0x20, 0, 9]), Err(Reject::Malformed));
+        // A failed command may omit its return parameters.
+        assert_eq!(f.check(Kind::Event, &[0x0e, 4, 1, 0x02, 0x20, 0x0c]), Ok(()));
+        // Vendor opcode never issued: passes only without return parameters.
+        assert_eq!(f.check(Kind::Event, &[0x0e, 4, 1, 0x01, 0xfc, 0]), Ok(()));
+        assert_eq!(f.check(Kind::Event, &[0x0e, 5, 1, 0x01, 0xfc, 0, 1]), Err(Reject::Malformed));
+    }
+
+    #[test]
+    fn rejects_advertising_reports_with_a_bad_entry() {
+        let mut f = Filter::new();
+        // One ADV_IND report with 3 bytes of data.
+        let good = [0x3e, 15, 0x02, 1, 0, 0, 1, 2, 3, 4, 5, 6, 3, 2, 1, 6, 0xc8];
+        assert_eq!(f.check(Kind::Event, &good), Ok(()));
+        // Claims two reports, carries one.
+        let mut two = good;
+        two[3] = 2;
+        assert_eq!(f.check(Kind::Event, &two), Err(Reject::Malformed));
     }
 
     #[test]

@@ -1,0 +1,453 @@
+"""Controller input is untrusted: bad HCI input is dropped and counted, the stack keeps working.
+
+Firmware A reaches its controller through an HciProxy (tests/hci_proxy.py) that injects extra
+controller -> host bytes; firmware B sits directly on another controller of the same virtual
+radio. After each injection A must still advertise/connect with B, its process must be alive,
+and the matching `_trouble.stats()` counter must have moved by the expected amount.
+Encodings follow Core spec Vol 4 Part E 7.7 (events) and 5.4.2 (ACL).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import functools
+import os
+import random
+import re
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "python"))  # the vradio package
+
+from hci_proxy import HciProxy  # noqa: E402
+from vradio import VirtualRadio  # noqa: E402
+
+FIRMWARE = ROOT / "build" / "unix" / "micropython"
+TIMEOUT = 5.0  # seconds for any single expected reaction of a firmware
+UNKNOWN = 0x0123  # a connection handle the controller never announced
+
+# Runs inside each firmware: prints BLE events, evaluates one expression per stdin line and
+# answers "OK <repr>" or "ERR <repr>". poll() with a timeout keeps the scheduler (and so the
+# BLE irq) running between commands.
+AGENT = """
+import sys, select, bluetooth, _trouble
+ble = bluetooth.BLE()
+seen = set()
+def irq(ev, data):
+    if ev == 5:
+        a = bytes(data[1])
+        if a not in seen:
+            seen.add(a)
+            print('SCAN', a.hex(), bytes(data[4]).hex())
+    elif ev in (1, 2, 7, 8):
+        print('EV', ev, data[0], bytes(data[2]).hex())
+    else:
+        print('EV', ev)
+def scan(ms):
+    seen.clear()
+    ble.gap_scan(ms, 20000, 20000)
+ble.irq(irq)
+ble.active(True)
+print('READY', ble.config('mac')[0], ble.config('mac')[1].hex())
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+while True:
+    if p.poll(10):
+        line = sys.stdin.readline()
+        if not line:
+            break
+        try:
+            print('OK', repr(eval(line)))
+        except Exception as e:
+            print('ERR', repr(e))
+"""
+
+
+class Firmware:
+    """One unix firmware process running AGENT on one HCI pty; all waits are bounded."""
+
+    def __init__(self, name: str, endpoint: str) -> None:
+        self.name, self.endpoint = name, endpoint
+        self.lines: list[str] = []
+        self._arrived = asyncio.Event()
+        self.proc = None
+
+    async def start(self) -> None:
+        # `make firmware` may be replacing the binary right now: wait for it briefly.
+        for _ in range(100):
+            try:
+                self.proc = await asyncio.create_subprocess_exec(
+                    str(FIRMWARE), "-c", AGENT,
+                    env={**os.environ, "MICROPYBTUART": self.endpoint},
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"cannot start {FIRMWARE}")
+        self._reader = asyncio.create_task(self._read())
+        m = await self.expect(r"^READY (\d) (\w{12})$")
+        self.addr_type, self.mac = int(m[1]), m[2]
+
+    async def _read(self) -> None:
+        while line := await self.proc.stdout.readline():
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+            self._arrived.set()
+        self._arrived.set()  # EOF: let waiters notice the exit
+
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def report(self) -> str:
+        return f"{self.name} (exit {self.proc.returncode}) output tail:\n" + "\n".join(
+            self.lines[-30:]
+        )
+
+    async def expect(self, pattern: str, since: int = 0, timeout: float = TIMEOUT):
+        """The first output line at index >= since matching pattern."""
+        regex = re.compile(pattern)
+
+        async def search():
+            index = since
+            while True:
+                while index < len(self.lines):
+                    if m := regex.search(self.lines[index]):
+                        return m
+                    index += 1
+                if self._reader.done():
+                    raise AssertionError(f"{self.name} exited waiting for {pattern!r}")
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        try:
+            return await asyncio.wait_for(search(), timeout)
+        except (TimeoutError, AssertionError) as e:
+            raise AssertionError(f"{e or 'timeout'}: {pattern!r}\n{self.report()}") from None
+
+    async def call(self, expr: str):
+        """Evaluates expr in the firmware; returns its value (repr parsed) or fails."""
+        assert self.alive(), self.report()
+        since = len(self.lines)
+        self.proc.stdin.write(expr.encode() + b"\n")
+        await self.proc.stdin.drain()
+        m = await self.expect(r"^(OK|ERR) (.*)$", since)
+        assert m[1] == "OK", f"{expr} -> {m[2]}\n{self.report()}"
+        try:
+            return ast.literal_eval(m[2])
+        except (ValueError, SyntaxError):
+            return m[2]
+
+    async def stats(self) -> dict:
+        return await self.call("_trouble.stats()")
+
+    async def stop(self) -> None:
+        """Ends the process we started (by its own handle), then reaps it."""
+        if self.proc is None:
+            return
+        if self.alive():
+            self.proc.kill()
+        await asyncio.wait_for(self.proc.wait(), TIMEOUT)
+        await self._reader
+
+
+class Rig:
+    def __init__(self, radio: VirtualRadio, proxy: HciProxy, a: Firmware, b: Firmware):
+        self.radio, self.proxy, self.a, self.b = radio, proxy, a, b
+
+    async def inject(self, raw: bytes, counter: str | None = None, expected: int = 0) -> None:
+        """Injects raw into A; with a counter, waits until it moved by `expected` and checks
+        that it moved by exactly that and nothing else did.
+
+        Without a counter there is nothing to wait for: whatever A's controller answers next
+        comes after raw on the same pty, so the checks that follow see its effect.
+        """
+        before = await self.a.stats() if counter else None
+        self.proxy.inject(raw)
+        if not counter:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while True:
+            after = await self.a.stats()
+            if after[counter] - before[counter] >= expected or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        delta = {k: v - before[k] for k, v in after.items() if v != before[k]}
+        assert delta == {counter: expected}, f"{raw.hex()}: {delta}"
+        assert self.a.alive(), self.a.report()
+
+    async def a_is_seen(self) -> None:
+        """A advertises and B's scan reports A's exact advertising payload."""
+        a, b = self.a, self.b
+        payload = b"\x02\x01\x06\x07\x09ROBUST"
+        await a.call(f"ble.gap_advertise(20000, {payload!r})")
+        since = len(b.lines)
+        await b.call("scan(3000)")
+        await b.expect(f"^SCAN {a.mac} {payload.hex()}$", since)
+        await b.call("ble.gap_scan(None)")
+        await a.call("ble.gap_advertise(None)")
+
+    async def connect(self) -> tuple[int, int]:
+        """B connects to advertising A; returns (A's handle, B's handle)."""
+        a, b = self.a, self.b
+        await a.call("ble.gap_advertise(20000)")
+        sa, sb = len(a.lines), len(b.lines)
+        await b.call(f"ble.gap_connect({a.addr_type}, bytes.fromhex('{a.mac}'))")
+        on_b = await b.expect(rf"^EV 7 (\d+) {a.mac}$", sb)
+        on_a = await a.expect(rf"^EV 1 (\d+) {b.mac}$", sa)
+        return int(on_a[1]), int(on_b[1])
+
+    async def disconnect(self, handles: tuple[int, int]) -> None:
+        """B disconnects; both sides report the end of that link."""
+        sa, sb = len(self.a.lines), len(self.b.lines)
+        await self.b.call(f"ble.gap_disconnect({handles[1]})")
+        await self.b.expect(rf"^EV 8 {handles[1]} {self.a.mac}$", sb)
+        await self.a.expect(rf"^EV 2 {handles[0]} {self.b.mac}$", sa)
+
+    async def a_works(self) -> None:
+        """Full GAP round: seen by B's scan, then connected to and disconnected by B."""
+        await self.a_is_seen()
+        await self.disconnect(await self.connect())
+        assert self.a.alive(), self.a.report()
+
+
+@asynccontextmanager
+async def rig():
+    """A fresh radio, proxy and two firmware instances; everything stopped afterwards."""
+    async with VirtualRadio(count=1) as radio, HciProxy(radio) as proxy:
+        a, b = Firmware("A", proxy.endpoint), Firmware("B", radio.endpoints[0])
+        try:
+            await a.start()
+            await b.start()
+            yield Rig(radio, proxy, a, b)
+            assert a.alive(), a.report()
+            # A Rust panic or a Python exception in the irq handler would show up here.
+            assert not [x for x in a.lines if "panic" in x or "Traceback" in x], a.report()
+        finally:
+            await a.stop()
+            await b.stop()
+
+
+def run_async(fn):
+    """Each test runs in its own event loop with an overall bound."""
+
+    @functools.wraps(fn)
+    def wrapper():
+        asyncio.run(asyncio.wait_for(fn(), 40))
+
+    return wrapper
+
+
+# --- HCI encodings ------------------------------------------------------------------------
+def h16(value: int) -> bytes:
+    return value.to_bytes(2, "little")
+
+
+def event(code: int, params: bytes) -> bytes:
+    return bytes([0x04, code, len(params)]) + params
+
+
+def le_event(subevent: int, params: bytes) -> bytes:
+    return event(0x3E, bytes([subevent]) + params)
+
+
+def acl(handle: int, payload: bytes) -> bytes:
+    """First automatically flushable fragment (PB=10)."""
+    return b"\x02" + h16(handle | 0x2000) + h16(len(payload)) + payload
+
+
+# Events the host handles (Disconnection/Encryption Change/Command Complete/Status, Hardware
+# Error, NOCP, Data Buffer Overflow, Key Refresh, LE Meta).
+KNOWN_EVENTS = [0x05, 0x08, 0x0E, 0x0F, 0x10, 0x13, 0x1A, 0x30, 0x3E]
+
+
+def random_packets(rng: random.Random, count: int, live: int) -> bytes:
+    """Correctly framed packets with random parameters: each one reaches the filter."""
+    out = bytearray()
+    for _ in range(count):
+        x, params = rng.random(), rng.randbytes(rng.randrange(40))
+        if x < 0.7:
+            code = rng.choice(KNOWN_EVENTS)
+            subevent = bytes([rng.randrange(1, 0x0E)]) if code == 0x3E else b""
+            out += event(code, subevent + params)
+        elif x < 0.9:  # ACL, mostly to the live link
+            out += acl(rng.choice([live, live, live, 0, 2, UNKNOWN]), params)
+        else:
+            out += event(rng.randrange(256), params)
+    return bytes(out)
+
+
+def connection_complete(proxy: HciProxy) -> bytes:
+    """The one successful LE (Enhanced) Connection Complete A's controller sent so far."""
+    completes = [
+        p for p in proxy.forwarded if p[:2] == b"\x04\x3e" and p[3] in (0x01, 0x0A) and p[4] == 0
+    ]
+    assert len(completes) == 1, completes
+    return completes[0]
+
+
+# --- the cases ----------------------------------------------------------------------------
+@run_async
+async def test_junk_bytes_between_packets_are_counted():
+    async with rig() as r:
+        # 0x01 (a command) and 0x00/0x06+ are no controller -> host H4 indicators.
+        junk = bytes([0x00, 0x01, 0x06, 0x7F, 0xFF, 0x41])
+        await r.inject(junk, "hci_junk_bytes", len(junk))
+        await r.inject(junk + event(0x13, b"\x00") + junk, "hci_junk_bytes", 2 * len(junk))
+        await r.a_works()
+
+
+@run_async
+async def test_truncated_and_empty_events_are_malformed():
+    async with rig() as r:
+        truncated = [
+            event(0x0E, b"\x01\x03"),  # Command Complete without a whole opcode
+            event(0x0E, b""),  # empty Command Complete
+            event(0x0F, b"\x00\x01"),  # Command Status without opcode
+            event(0x3E, b""),  # empty LE Meta event
+            le_event(0x01, b"\x00" + h16(0x0040)),  # LE Connection Complete cut after handle
+            event(0x05, b"\x00" + h16(0x0040)),  # Disconnection Complete without reason
+            event(0x13, b"\x02" + h16(0x0040) + h16(1)),  # NOCP announcing 2 handles, giving 1
+            le_event(0x0A, b"\x00" + h16(0x0040) + b"\x01"),  # Enhanced Connection Complete, cut
+        ]
+        for raw in truncated:
+            await r.inject(raw, "hci_malformed", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_truncated_advertising_reports_are_malformed():
+    async with rig() as r:
+        await r.a.call("scan(0)")  # so the reports reach A's scan handler
+        truncated = [
+            le_event(0x02, b"\x01\x00"),  # Advertising Report: 1 announced, 1 byte given
+            # Advertising Report whose data length (31) runs past the event's end.
+            le_event(0x02, b"\x01\x00\x00" + bytes(6) + b"\x1f\x02\x01\x06\xc0"),
+            le_event(0x0D, b"\x01" + bytes(10)),  # Extended Advertising Report, cut
+            # Extended Advertising Report whose data length (31) runs past the event's end.
+            le_event(0x0D, b"\x01" + bytes(23) + b"\x1f\x02\x01\x06"),
+        ]
+        for raw in truncated:
+            await r.inject(raw, "hci_malformed", 1)
+        await r.a.call("ble.gap_scan(None)")
+        await r.a_works()
+
+
+@run_async
+async def test_command_complete_with_truncated_return_parameters_is_malformed():
+    async with rig() as r:
+        # LE Read Buffer Size succeeded but its 3 bytes of return parameters are missing.
+        await r.inject(event(0x0E, b"\x01" + h16(0x2002) + b"\x00"), "hci_malformed", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_oversized_acl_is_skipped_whole():
+    async with rig() as r:
+        # 256 > 255-byte buffer payload; the payload is all event indicators (0x04) so any
+        # failure to skip it would show up as junk or malformed events.
+        raw = b"\x02" + h16(0x2040) + h16(256) + b"\x04" * 256
+        await r.inject(raw, "hci_oversized", 1)  # and no junk or malformed packets
+        await r.a_works()
+
+
+@run_async
+async def test_sco_and_iso_data_are_unsupported():
+    async with rig() as r:
+        await r.inject(b"\x03" + h16(0x0040) + b"\x03abc", "hci_unsupported", 1)  # SCO
+        await r.inject(b"\x05" + h16(0x0040) + h16(4) + bytes(4), "hci_unsupported", 1)  # ISO
+        await r.a_works()
+
+
+@run_async
+async def test_unsolicited_command_complete_and_status_do_not_wedge():
+    async with rig() as r:
+        await r.inject(event(0x0E, b"\x01" + h16(0x2018) + b"\x00" + bytes(8)))  # LE Rand
+        await r.inject(event(0x0E, b"\x01" + h16(0x0C03) + b"\x00"))  # Reset, long done
+        await r.inject(event(0x0E, b"\x01" + h16(0xFC42) + b"\x00\x55"))  # vendor opcode
+        await r.inject(event(0x0F, b"\x00\x01" + h16(0x200D)))  # Status: LE Create Connection
+        await r.a_works()
+
+
+@run_async
+async def test_completed_packets_for_unknown_handle_do_not_wedge():
+    async with rig() as r:
+        await r.inject(event(0x13, b"\x01" + h16(UNKNOWN) + h16(5)))
+        await r.inject(event(0x13, b"\x02" + h16(UNKNOWN) + h16(UNKNOWN + 1) + h16(1) + h16(1)))
+        await r.a_works()
+
+
+@run_async
+async def test_security_events_for_unknown_handle_are_counted():
+    async with rig() as r:
+        ltk_request = le_event(0x05, h16(UNKNOWN) + bytes(8) + h16(0))
+        encryption_change = event(0x08, b"\x00" + h16(UNKNOWN) + b"\x01")
+        key_refresh = event(0x30, b"\x00" + h16(UNKNOWN))
+        for raw in (ltk_request, encryption_change, key_refresh):
+            await r.inject(raw, "hci_unknown_handle", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_acl_for_unknown_handle_is_counted():
+    async with rig() as r:
+        att_read = b"\x03\x00\x04\x00\x0a\x01\x00"  # L2CAP ATT channel: Read Request, handle 1
+        await r.inject(acl(UNKNOWN, att_read), "hci_unknown_handle", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_second_connection_complete_for_live_handle_is_counted():
+    async with rig() as r:
+        handles = await r.connect()
+        # Replay the controller's own LE (Enhanced) Connection Complete for the live link.
+        complete = connection_complete(r.proxy)
+        since = len(r.a.lines)
+        await r.inject(complete, "hci_unknown_handle", 1)
+        # The real link still ends properly, and Python never saw a second connection.
+        await r.disconnect(handles)
+        assert not [line for line in r.a.lines[since:] if line.startswith("EV 1 ")]
+        # The filter forgot the handle with the real disconnection: its data is now unknown.
+        handle = int.from_bytes(complete[5:7], "little")
+        await r.inject(acl(handle, b"\x00" * 4), "hci_unknown_handle", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_seeded_random_burst_leaves_the_stack_working():
+    async with rig() as r:
+        burst = random.Random(1234).randbytes(2000)
+        # The burst may end inside a packet: a header whose length field announces up to
+        # 65535 payload bytes (an ACL the framer then skips as oversized). Zero bytes complete
+        # any such packet (as a zero length or payload byte) and, once the framer is idle,
+        # are junk (0x00 is no H4 indicator), so 4 + 65535 of them always resynchronise it.
+        # Junk made of other non-indicators would not do: inside a packet it is payload.
+        # This seed needs it: after an event and two SCO packets the burst starts an ACL
+        # announcing 56359 bytes, which swallows the rest of the burst and most of the filler.
+        filler = bytes(4 + 65535)
+        before = await r.a.stats()
+        await r.inject(burst + filler)
+        await r.a_works()
+        after = await r.a.stats()
+        for counter in ("hci_junk_bytes", "hci_oversized", "hci_unsupported"):
+            assert after[counter] > before[counter], (counter, before, after)
+
+
+@run_async
+async def test_seeded_random_packets_leave_the_stack_working():
+    async with rig() as r:
+        handles = await r.connect()
+        live = int.from_bytes(connection_complete(r.proxy)[5:7], "little")
+        before = await r.a.stats()
+        await r.inject(random_packets(random.Random(1234), 1000, live))
+        await r.disconnect(handles)
+        await r.a_works()
+        after = await r.a.stats()
+        assert after["hci_malformed"] > before["hci_malformed"], (before, after)
+        assert after["hci_unknown_handle"] > before["hci_unknown_handle"], (before, after)
