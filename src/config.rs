@@ -34,3 +34,5 @@ pub const CONN_INTERVAL_MAX_US: u64 = 50_000;
 pub const REQUEST_TIMEOUT_MS: u32 = 2000;
 /// Advertising interval used when MicroPython passes 0 (NimBLE's default range starts at 30 ms).
 pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
+/// Restarts after a host failure before the stack stays failed (until `active()`).
+pub const MAX_RECOVERIES: u8 = 3;

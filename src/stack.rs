@@ -94,10 +94,26 @@ pub struct Identity {
     pub random: Option<[u8; 6]>,
 }
 
+static RECOVERIES: AtomicU8 = AtomicU8::new(0);
+
+/// Restarts since the stack was last Ready.
+pub fn recoveries() -> u8 {
+    RECOVERIES.load(Ordering::Relaxed)
+}
+
+/// Forgets earlier restarts (a fresh `active(True)`).
+pub fn reset_recoveries() {
+    RECOVERIES.store(0, Ordering::Relaxed);
+}
+
+/// Counts a restart after a failure.
+pub fn count_recovery() {
+    RECOVERIES.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Builds the stack and its future. Caller holds the backend lock; the stack is off.
 pub fn start(id: Identity) {
     gap::state::reset();
-    events::clear();
     unsafe {
         let resources = &mut *STATICS.resources.get();
         let mut builder = trouble_host::new(Controller::new(HciTransport::new()), resources);
@@ -165,6 +181,7 @@ async fn run() {
         let mut a = addr.into_inner();
         a.reverse();
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
+        RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
         gap::run(stack).await;
     };

@@ -42,6 +42,7 @@ pub extern "C" fn mp_bluetooth_init() -> i32 {
     if unsafe { sys::mp_bluetooth_hci_uart_init(0, 0) } != 0 {
         return sys::MP_ENODEV as i32;
     }
+    stack::reset_recoveries();
     critical_section::with(|_| stack::start(identity()));
     let r = unsafe { sys::mp_trouble_port_start() };
     if r != 0 {
@@ -88,6 +89,24 @@ pub extern "C" fn mp_bluetooth_deinit() {
     shutdown();
 }
 
+/// Restarts after trouble-host's runner ended (a controller reply it treats
+/// as fatal, or a dead transport): Python sees every link, scan and pending
+/// connection end, and the stack comes back without `active(False)`.
+/// Attempts are limited so a dead controller doesn't keep the thread busy;
+/// reaching Ready again resets the count.
+fn recover() {
+    if stack::recoveries() >= crate::config::MAX_RECOVERIES {
+        return;
+    }
+    gap::state::report_all_lost();
+    let id = identity();
+    critical_section::with(|_| {
+        stack::stop();
+        stack::start(id);
+    });
+    stack::count_recovery();
+}
+
 fn shutdown() {
     unsafe { sys::mp_trouble_port_stop() };
     critical_section::with(|_| stack::stop());
@@ -104,6 +123,9 @@ pub extern "C" fn mp_bluetooth_is_active() -> bool {
 /// Runs the stack; called by the port's driver (thread or soft timer).
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_hci_poll() {
+    if stack::phase() == Phase::Failed {
+        recover();
+    }
     let next = stack::poll();
     NEXT_TIMEOUT_US.store(next.map(|n| n as i64).unwrap_or(-1), Ordering::Release);
     stack::schedule_delivery();

@@ -30,7 +30,8 @@ async fn slot(i: usize, handoff: &Handoff) {
         } else {
             (sys::MP_BLUETOOTH_IRQ_CENTRAL_CONNECT, sys::MP_BLUETOOTH_IRQ_CENTRAL_DISCONNECT)
         };
-        critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = Some(LinkInfo { handle }));
+        let info = LinkInfo { handle, down_irq: down as u8, addr_type, addr };
+        critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = Some(info));
         events::push(Event::Link { code: up as u8, handle, addr_type, addr });
         loop {
             match select(conn.next(), DISCONNECT_REQ[i].wait()).await {
@@ -50,7 +51,9 @@ async fn slot(i: usize, handoff: &Handoff) {
                 Either::Second(()) => conn.disconnect(),
             }
         }
-        critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = None);
-        events::push(Event::Link { code: down as u8, handle, addr_type, addr });
+        let was_live = critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i].take().is_some());
+        if was_live {
+            events::push(Event::Link { code: down as u8, handle, addr_type, addr });
+        }
     }
 }

@@ -122,6 +122,12 @@ pub enum ConnRequest {
 pub struct LinkInfo {
     /// HCI connection handle.
     pub handle: u16,
+    /// The IRQ that reports its end (CENTRAL_ or PERIPHERAL_DISCONNECT).
+    pub down_irq: u8,
+    /// Peer address type.
+    pub addr_type: u8,
+    /// Peer address, most significant byte first.
+    pub addr: [u8; 6],
 }
 
 /// Advertiser requests.
@@ -154,6 +160,28 @@ pub fn reset() {
     critical_section::with(|cs| *LINKS.borrow(cs).borrow_mut() = [None; MAX_CONNECTIONS]);
     SCANNING.store(false, Relaxed);
     CONNECTING.store(false, Relaxed);
+}
+
+/// Reports every live link, scan and connection attempt as ended, as if the
+/// controller had said so (the stack is being rebuilt after a failure).
+pub fn report_all_lost() {
+    use crate::events::{self, Event};
+    use core::sync::atomic::Ordering::AcqRel;
+    let links = critical_section::with(|cs| core::mem::replace(&mut *LINKS.borrow(cs).borrow_mut(), [None; MAX_CONNECTIONS]));
+    for l in links.into_iter().flatten() {
+        events::push(Event::Link { code: l.down_irq, handle: l.handle, addr_type: l.addr_type, addr: l.addr });
+    }
+    if SCANNING.swap(false, AcqRel) {
+        events::push(Event::ScanDone);
+    }
+    if CONNECTING.swap(false, AcqRel) {
+        events::push(Event::Link {
+            code: crate::sys::MP_BLUETOOTH_IRQ_PERIPHERAL_DISCONNECT as u8,
+            handle: 0xffff,
+            addr_type: 0xff,
+            addr: [0; 6],
+        });
+    }
 }
 
 /// The slot of a live link with this handle.

@@ -49,10 +49,12 @@ impl<E: embedded_io::Error> From<ReadHciError<E>> for HciError {
 struct Rx {
     framer: Framer,
     filter: Filter,
+    /// Set after a Connection Complete was handed over; see `read`.
+    yield_next: bool,
 }
 
 /// Receive state lives in a static so its counters can be read at any time.
-static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new() }));
+static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false }));
 
 /// Counters of input dropped by framing and filtering since the last reset.
 pub fn stats() -> (FramerStats, FilterStats) {
@@ -68,7 +70,7 @@ pub struct HciTransport(());
 impl HciTransport {
     /// A transport with fresh framing state and counters.
     pub fn new() -> Self {
-        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new() });
+        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false });
         Self(())
     }
 }
@@ -79,10 +81,19 @@ impl embedded_io::ErrorType for HciTransport {
 
 impl Transport for HciTransport {
     async fn read<'a, P: PacketToHost<'a>>(&self, rx: &'a mut [u8]) -> Result<P, Self::Error> {
-        let kind = poll_fn(|_cx| {
+        let kind = poll_fn(|cx| {
             critical_section::with(|cs| {
                 let mut st = RX.borrow(cs).borrow_mut();
                 let st = &mut *st;
+                // trouble only reports a new link to whoever awaits it when that
+                // task is polled; a Disconnection Complete read in the same batch
+                // would remove the link first and it would never be reported.
+                // Pausing once after a Connection Complete lets the rest of the
+                // top-level future run before the next packet is handled.
+                if core::mem::take(&mut st.yield_next) {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 loop {
                     let c = unsafe { sys::mp_bluetooth_hci_uart_readchar() };
                     if c < 0 {
@@ -90,6 +101,7 @@ impl Transport for HciTransport {
                     }
                     if let Some(kind) = st.framer.push(c as u8) {
                         if st.filter.check(kind, st.framer.packet()).is_ok() {
+                            st.yield_next = is_connection_complete(kind, st.framer.packet());
                             return Poll::Ready(kind);
                         }
                     }
@@ -125,4 +137,9 @@ impl Transport for HciTransport {
             Ok(())
         }
     }
+}
+
+/// LE Connection Complete or LE Enhanced Connection Complete.
+fn is_connection_complete(kind: Kind, pkt: &[u8]) -> bool {
+    kind == Kind::Event && pkt.len() > 2 && pkt[0] == 0x3e && matches!(pkt[2], 0x01 | 0x0a)
 }
