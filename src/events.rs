@@ -84,6 +84,7 @@ pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t)
         hci_malformed: filter.malformed,
         hci_unknown_handle: filter.unknown_handle,
         hci_unsupported: filter.unsupported,
+        att_withheld: filter.att,
         events_dropped: DROPPED.load(Ordering::Relaxed),
     };
 }

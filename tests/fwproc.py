@@ -6,7 +6,9 @@ process keeps serving the firmware's controller while a test waits here. Every w
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 import os
 import re
 from pathlib import Path
@@ -14,6 +16,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "build" / "unix" / "micropython"
 TIMEOUT = 5.0  # seconds for any single expected reaction
+
+# An agent script for Firmware: `agent(handlers)` runs `handlers` (which must define
+# `irq(event, data)`, may define more helpers) with `ble` and `sys` in scope, activates BLE,
+# prints `READY <addr type> <mac hex>`, then evaluates one expression per stdin line and
+# answers `OK <repr>` or `ERR <repr>` (see Firmware.ready and Firmware.call). poll() with a
+# timeout keeps the scheduler, and so the BLE irq handler, running between commands.
+_AGENT_HEAD = """
+import sys, select, bluetooth
+ble = bluetooth.BLE()
+"""
+_AGENT_LOOP = """
+ble.irq(irq)
+ble.active(True)
+print('READY', ble.config('mac')[0], ble.config('mac')[1].hex())
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+while True:
+    if p.poll(10):
+        line = sys.stdin.readline()
+        if not line:
+            break
+        try:
+            print('OK', repr(eval(line)))
+        except Exception as e:
+            print('ERR', repr(e))
+"""
+
+
+def agent(handlers: str) -> str:
+    return _AGENT_HEAD + handlers.strip("\n") + "\n" + _AGENT_LOOP
+
+
+def run_bounded(seconds: float):
+    """Decorator: runs an async test body on a fresh event loop with an overall bound."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), seconds))
+
+        return wrapper
+
+    return decorate
 
 
 class Firmware:
@@ -55,6 +100,9 @@ class Firmware:
             self._arrived.set()
         self._arrived.set()  # EOF: waiters must notice the exit
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
     def report(self) -> str:
         code = self.proc.returncode if self.proc else None
         return f"{self.name} (exit {code}) output tail:\n" + "\n".join(self.lines[-30:])
@@ -84,11 +132,30 @@ class Firmware:
         self.proc.stdin.write(line.encode() + b"\n")
         await self.proc.stdin.drain()
 
+    async def ready(self) -> re.Match:
+        """Waits for an agent's READY line; sets addr_type and mac (hex) from it."""
+        m = await self.expect(r"^READY (\d) (\w{12})$")
+        self.addr_type, self.mac = int(m[1]), m[2]
+        return m
+
+    async def call(self, expr: str):
+        """Evaluates expr in an agent; returns its value (the repr parsed where it is a
+        literal, else the repr itself) or fails on an exception there."""
+        assert self.alive(), self.report()
+        since = len(self.lines)
+        await self.send(expr)
+        m = await self.expect(r"^(OK|ERR) (.*)$", since)
+        assert m[1] == "OK", f"{expr} -> {m[2]}\n{self.report()}"
+        try:
+            return ast.literal_eval(m[2])
+        except (ValueError, SyntaxError):
+            return m[2]
+
     async def stop(self) -> None:
         """Ends the process we started, by its own handle, and reaps it."""
         if self.proc is None:
             return
-        if self.proc.returncode is None:
+        if self.alive():
             self.proc.kill()
         await asyncio.wait_for(self.proc.wait(), TIMEOUT)
         await self._reader

@@ -9,32 +9,24 @@ Encodings follow Core spec Vol 4 Part E 7.7 (events) and 5.4.2 (ACL).
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import functools
-import os
 import random
-import re
 import sys
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from fwproc import ROOT, TIMEOUT, Firmware, agent, run_bounded
+
 sys.path.insert(0, str(ROOT / "python"))  # the vradio package
 
 from hci_proxy import HciProxy  # noqa: E402
 from vradio import VirtualRadio  # noqa: E402
 
-FIRMWARE = ROOT / "build" / "unix" / "micropython"
-TIMEOUT = 5.0  # seconds for any single expected reaction of a firmware
 UNKNOWN = 0x0123  # a connection handle the controller never announced
 
-# Runs inside each firmware: prints BLE events, evaluates one expression per stdin line and
-# answers "OK <repr>" or "ERR <repr>". poll() with a timeout keeps the scheduler (and so the
-# BLE irq) running between commands.
-AGENT = """
-import sys, select, bluetooth, _trouble
-ble = bluetooth.BLE()
+# The agent (fwproc.agent) with these handlers prints BLE events and keeps one scan report
+# per address; scan(ms) starts a fresh scan.
+AGENT = agent("""
+import _trouble
 seen = set()
 def irq(ev, data):
     if ev == 5:
@@ -49,115 +41,25 @@ def irq(ev, data):
 def scan(ms):
     seen.clear()
     ble.gap_scan(ms, 20000, 20000)
-ble.irq(irq)
-ble.active(True)
-print('READY', ble.config('mac')[0], ble.config('mac')[1].hex())
-p = select.poll()
-p.register(sys.stdin, select.POLLIN)
-while True:
-    if p.poll(10):
-        line = sys.stdin.readline()
-        if not line:
-            break
-        try:
-            print('OK', repr(eval(line)))
-        except Exception as e:
-            print('ERR', repr(e))
-"""
+""")
 
 
-class Firmware:
-    """One unix firmware process running AGENT on one HCI pty; all waits are bounded."""
+class Agent(Firmware):
+    """One firmware process running AGENT on one HCI pty; all waits are bounded."""
 
     def __init__(self, name: str, endpoint: str) -> None:
-        self.name, self.endpoint = name, endpoint
-        self.lines: list[str] = []
-        self._arrived = asyncio.Event()
-        self.proc = None
+        super().__init__(AGENT, endpoint, name)
 
     async def start(self) -> None:
-        # `make firmware` may be replacing the binary right now: wait for it briefly.
-        for _ in range(100):
-            try:
-                self.proc = await asyncio.create_subprocess_exec(
-                    str(FIRMWARE), "-c", AGENT,
-                    env={**os.environ, "MICROPYBTUART": self.endpoint},
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.STDOUT,
-                )
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
-        else:
-            raise AssertionError(f"cannot start {FIRMWARE}")
-        self._reader = asyncio.create_task(self._read())
-        m = await self.expect(r"^READY (\d) (\w{12})$")
-        self.addr_type, self.mac = int(m[1]), m[2]
-
-    async def _read(self) -> None:
-        while line := await self.proc.stdout.readline():
-            self.lines.append(line.decode(errors="replace").rstrip("\n"))
-            self._arrived.set()
-        self._arrived.set()  # EOF: let waiters notice the exit
-
-    def alive(self) -> bool:
-        return self.proc.returncode is None
-
-    def report(self) -> str:
-        return f"{self.name} (exit {self.proc.returncode}) output tail:\n" + "\n".join(
-            self.lines[-30:]
-        )
-
-    async def expect(self, pattern: str, since: int = 0, timeout: float = TIMEOUT):
-        """The first output line at index >= since matching pattern."""
-        regex = re.compile(pattern)
-
-        async def search():
-            index = since
-            while True:
-                while index < len(self.lines):
-                    if m := regex.search(self.lines[index]):
-                        return m
-                    index += 1
-                if self._reader.done():
-                    raise AssertionError(f"{self.name} exited waiting for {pattern!r}")
-                self._arrived.clear()
-                await self._arrived.wait()
-
-        try:
-            return await asyncio.wait_for(search(), timeout)
-        except (TimeoutError, AssertionError) as e:
-            raise AssertionError(f"{e or 'timeout'}: {pattern!r}\n{self.report()}") from None
-
-    async def call(self, expr: str):
-        """Evaluates expr in the firmware; returns its value (repr parsed) or fails."""
-        assert self.alive(), self.report()
-        since = len(self.lines)
-        self.proc.stdin.write(expr.encode() + b"\n")
-        await self.proc.stdin.drain()
-        m = await self.expect(r"^(OK|ERR) (.*)$", since)
-        assert m[1] == "OK", f"{expr} -> {m[2]}\n{self.report()}"
-        try:
-            return ast.literal_eval(m[2])
-        except (ValueError, SyntaxError):
-            return m[2]
+        await super().start()
+        await self.ready()
 
     async def stats(self) -> dict:
         return await self.call("_trouble.stats()")
 
-    async def stop(self) -> None:
-        """Ends the process we started (by its own handle), then reaps it."""
-        if self.proc is None:
-            return
-        if self.alive():
-            self.proc.kill()
-        await asyncio.wait_for(self.proc.wait(), TIMEOUT)
-        await self._reader
-
 
 class Rig:
-    def __init__(self, radio: VirtualRadio, proxy: HciProxy, a: Firmware, b: Firmware):
+    def __init__(self, radio: VirtualRadio, proxy: HciProxy, a: Agent, b: Agent):
         self.radio, self.proxy, self.a, self.b = radio, proxy, a, b
 
     async def inject(self, raw: bytes, counter: str | None = None, expected: int = 0) -> None:
@@ -221,7 +123,7 @@ class Rig:
 async def rig():
     """A fresh radio, proxy and two firmware instances; everything stopped afterwards."""
     async with VirtualRadio(count=1) as radio, HciProxy(radio) as proxy:
-        a, b = Firmware("A", proxy.endpoint), Firmware("B", radio.endpoints[0])
+        a, b = Agent("A", proxy.endpoint), Agent("B", radio.endpoints[0])
         try:
             await a.start()
             await b.start()
@@ -234,14 +136,7 @@ async def rig():
             await b.stop()
 
 
-def run_async(fn):
-    """Each test runs in its own event loop with an overall bound."""
-
-    @functools.wraps(fn)
-    def wrapper():
-        asyncio.run(asyncio.wait_for(fn(), 40))
-
-    return wrapper
+run_async = run_bounded(40)  # each test on its own event loop, with an overall bound
 
 
 # --- HCI encodings ------------------------------------------------------------------------
@@ -416,6 +311,25 @@ async def test_second_connection_complete_for_live_handle_is_counted():
         # The filter forgot the handle with the real disconnection: its data is now unknown.
         handle = int.from_bytes(complete[5:7], "little")
         await r.inject(acl(handle, b"\x00" * 4), "hci_unknown_handle", 1)
+        await r.a_works()
+
+
+@run_async
+async def test_att_from_the_air_is_withheld_until_gatt_exists():
+    # trouble-host's ATT decoder indexes PDUs without length checks; a peer's
+    # truncated request must never reach it (only Exchange MTU does).
+    async with rig() as r:
+        handles = await r.connect()
+        live = int.from_bytes(connection_complete(r.proxy)[5:7], "little")
+        truncated_group_type = b"\x05\x00\x04\x00\x10\x01\x00\xff\xff"  # no UUID
+        empty_att = b"\x00\x00\x04\x00"
+        await r.inject(acl(live, truncated_group_type), "att_withheld", 1)
+        await r.inject(acl(live, empty_att), "att_withheld", 1)
+        # A fragmented ATT PDU: the first part and its continuation (PB=01) are withheld.
+        first = b"\x08\x00\x04\x00\x12\x03\x00"
+        cont = b"\x02" + (live | 0x1000).to_bytes(2, "little") + (5).to_bytes(2, "little") + b"abcde"
+        await r.inject(acl(live, first) + cont, "att_withheld", 2)
+        await r.disconnect(handles)
         await r.a_works()
 
 

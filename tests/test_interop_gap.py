@@ -7,18 +7,16 @@ the same link); the firmware runs as a subprocess on controller 0's pty, driven 
 from __future__ import annotations
 
 import asyncio
-import ast
-import functools
 import sys
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))  # vradio
+from fwproc import ROOT, TIMEOUT, Firmware, agent, run_bounded
+
+sys.path.insert(0, str(ROOT / "python"))  # vradio
 
 from bumble import hci  # noqa: E402
 from bumble.device import AdvertisingType  # noqa: E402
 
-from fwproc import TIMEOUT, Firmware  # noqa: E402
 from vradio import VirtualRadio  # noqa: E402
 
 PEER = hci.Address("F1:F2:F3:F4:F5:F6")  # Bumble's static random address
@@ -28,12 +26,9 @@ ADV = b"\x02\x01\x06\x09\x09mpy-gap!"
 RSP = b"\x07\xff\x34\x12\xde\xad\xbe\xef"
 REMOTE_USER_TERMINATED = 0x13  # remote user terminated, what gap_disconnect sends
 
-# Prints each BLE event as `EV <code> <fields...>` (buffers as hex; each distinct scan result
-# once), evaluates one expression per stdin line and answers `OK <repr>` / `ERR <repr>`.
-# poll() with a timeout keeps the scheduler, and so the IRQ handler, running between commands.
-AGENT = """
-import sys, select, bluetooth
-ble = bluetooth.BLE()
+# The agent (fwproc.agent) with this handler prints each BLE event as
+# `EV <code> <fields...>` (buffers as hex; each distinct scan result once).
+AGENT = agent("""
 seen = set()
 def irq(ev, data):
     data = tuple(bytes(x).hex() if isinstance(x, memoryview) else x for x in data)
@@ -42,40 +37,9 @@ def irq(ev, data):
             return
         seen.add(data)
     print('EV', ev, *data)
-ble.irq(irq)
-ble.active(True)
-print('READY', ble.config('mac')[0], ble.config('mac')[1].hex())
-p = select.poll()
-p.register(sys.stdin, select.POLLIN)
-while True:
-    if p.poll(10):
-        line = sys.stdin.readline()
-        if not line:
-            break
-        try:
-            print('OK', repr(eval(line)))
-        except Exception as e:
-            print('ERR', repr(e))
-"""
+""")
 
-
-def run_async(fn):
-    """Runs the async test body on a fresh loop with an overall bound."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), 30))
-
-    return wrapper
-
-
-async def call(fw: Firmware, expr: str):
-    """Evaluates expr in the firmware and returns its value; fails on an exception there."""
-    since = len(fw.lines)
-    await fw.send(expr)
-    m = await fw.expect(r"^(OK|ERR) (.*)$", since)
-    assert m[1] == "OK", f"{expr} -> {m[2]}\n{fw.report()}"
-    return ast.literal_eval(m[2])
+run_async = run_bounded(30)  # each test on its own event loop, with an overall bound
 
 
 @asynccontextmanager
@@ -85,11 +49,11 @@ async def session():
         device = radio.add_host_device("bumble", PEER)
         await device.power_on()
         async with Firmware(AGENT, radio.endpoints[0]) as fw:
-            m = await fw.expect(r"^READY (\d) (\w{12})$")
+            await fw.ready()
             public = radio.controllers[0].public_address
             # The firmware reports its controller's public address as its own.
-            assert (int(m[1]), m[2]) == (0, public.to_string(False).replace(":", "").lower())
-            fw.address, fw.mac = public, m[2]
+            assert (fw.addr_type, fw.mac) == (0, public.to_string(False).replace(":", "").lower())
+            fw.address = public
             yield radio, fw, device
 
 
@@ -123,7 +87,7 @@ async def bumble_scan(device, address: hci.Address, active: bool) -> set:
 @run_async
 async def test_bumble_scan_sees_firmware_payloads_and_public_address():
     async with session() as (radio, fw, device):
-        assert await call(fw, f"ble.gap_advertise(50000, {ADV!r}, resp_data={RSP!r})") is None
+        assert await fw.call(f"ble.gap_advertise(50000, {ADV!r}, resp_data={RSP!r})") is None
         assert await bumble_scan(device, fw.address, active=False) == {(0, ADV)}
         assert await bumble_scan(device, fw.address, active=True) == {(0, ADV), (4, RSP)}
 
@@ -137,7 +101,7 @@ async def test_bumble_connects_updates_parameters_and_disconnects():
         forward = controller.send_hci_packet
         controller.send_hci_packet = lambda packet: (told.append(packet), forward(packet))[1]
 
-        await call(fw, f"ble.gap_advertise(50000, {ADV!r})")
+        await fw.call(f"ble.gap_advertise(50000, {ADV!r})")
         since = len(fw.lines)
         connection = await device.connect(fw.address, own_address_type=RANDOM, timeout=TIMEOUT)
         handle = int((await fw.expect(rf"^EV 1 (\d+) 1 {PEER_HEX}$", since))[1])
@@ -174,16 +138,16 @@ async def firmware_connects(fw: Firmware, device):
         advertising_interval_max=50,
     )
     since = len(fw.lines)
-    await call(fw, "ble.gap_scan(3000, 30000, 30000, True)")
+    await fw.call("ble.gap_scan(3000, 30000, 30000, True)")
     await fw.expect(rf"^EV 5 1 {PEER_HEX} 0 -?\d+ {ADV.hex()}$", since)
     await fw.expect(rf"^EV 5 1 {PEER_HEX} 4 -?\d+ {RSP.hex()}$", since)
-    await call(fw, "ble.gap_scan(None)")
+    await fw.call("ble.gap_scan(None)")
     await fw.expect(r"^EV 6$", since)
 
     connected = asyncio.get_running_loop().create_future()
     device.once("connection", connected.set_result)
     since = len(fw.lines)
-    await call(fw, f"ble.gap_connect(1, bytes.fromhex('{PEER_HEX}'))")
+    await fw.call(f"ble.gap_connect(1, bytes.fromhex('{PEER_HEX}'))")
     handle = int((await fw.expect(rf"^EV 7 (\d+) 1 {PEER_HEX}$", since))[1])
     connection = await asyncio.wait_for(connected, TIMEOUT)
     assert connection.peer_address == fw.address and connection.role == hci.Role.PERIPHERAL
@@ -197,7 +161,7 @@ async def test_firmware_scans_connects_and_disconnects_bumble():
         gone = asyncio.get_running_loop().create_future()
         connection.once("disconnection", gone.set_result)
         since = len(fw.lines)
-        assert await call(fw, f"ble.gap_disconnect({handle})") is True
+        assert await fw.call(f"ble.gap_disconnect({handle})") is True
         await fw.expect(rf"^EV 8 {handle} 1 {PEER_HEX}$", since)
         assert await asyncio.wait_for(gone, TIMEOUT) == REMOTE_USER_TERMINATED
 
@@ -209,4 +173,4 @@ async def test_bumble_disconnects_firmware_central():
         since = len(fw.lines)
         await asyncio.wait_for(connection.disconnect(), TIMEOUT)
         await fw.expect(rf"^EV 8 {handle} 1 {PEER_HEX}$", since)
-        assert await call(fw, f"ble.gap_disconnect({handle})") is False  # already gone
+        assert await fw.call(f"ble.gap_disconnect({handle})") is False  # already gone

@@ -46,12 +46,13 @@ void mp_trouble_port_schedule_delivery(void) {
 static mp_obj_t trouble_stats(void) {
     mp_trouble_stats_t s;
     mp_trouble_get_stats(&s);
-    mp_obj_t d = mp_obj_new_dict(6);
+    mp_obj_t d = mp_obj_new_dict(7);
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_junk_bytes), mp_obj_new_int_from_uint(s.hci_junk_bytes));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_oversized), mp_obj_new_int_from_uint(s.hci_oversized));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_malformed), mp_obj_new_int_from_uint(s.hci_malformed));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unknown_handle), mp_obj_new_int_from_uint(s.hci_unknown_handle));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unsupported), mp_obj_new_int_from_uint(s.hci_unsupported));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_att_withheld), mp_obj_new_int_from_uint(s.att_withheld));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_events_dropped), mp_obj_new_int_from_uint(s.events_dropped));
     return d;
 }

@@ -33,6 +33,7 @@ typedef struct _mp_trouble_stats_t {
     uint32_t hci_malformed;       // packets that don't parse
     uint32_t hci_unknown_handle;  // packets for a connection that doesn't exist
     uint32_t hci_unsupported;     // SCO/ISO packets
+    uint32_t att_withheld;        // ATT fragments not served yet (GATT is issue 3)
     uint32_t events_dropped;      // events lost to a full queue
 } mp_trouble_stats_t;
 

@@ -18,6 +18,11 @@ use bt_hci::param::ConnHandle;
 use bt_hci::FromHciBytes;
 
 use super::h4::Kind;
+
+/// The fixed L2CAP channel of the attribute protocol.
+const L2CAP_CID_ATT: u16 = 0x0004;
+const ATT_EXCHANGE_MTU_REQ: u8 = 0x02;
+const ATT_EXCHANGE_MTU_RSP: u8 = 0x03;
 use crate::config::MAX_CONNECTIONS;
 
 /// Why a packet was dropped.
@@ -29,6 +34,8 @@ pub enum Reject {
     UnknownHandle,
     /// A packet type the host doesn't use (SCO, ISO).
     Unsupported,
+    /// An ATT PDU the backend doesn't serve yet (see `check_acl`).
+    Att,
 }
 
 /// Counters of dropped input.
@@ -40,11 +47,21 @@ pub struct FilterStats {
     pub unknown_handle: u32,
     /// Packets of unused types.
     pub unsupported: u32,
+    /// ACL fragments of ATT PDUs withheld from trouble-host.
+    pub att: u32,
+}
+
+/// A connection the controller announced.
+#[derive(Clone, Copy)]
+struct Link {
+    handle: u16,
+    /// Bytes of a withheld L2CAP PDU still to come in continuation fragments.
+    skipping: u16,
 }
 
 /// The filter: remembers which connection handles the controller announced.
 pub struct Filter {
-    handles: [Option<u16>; MAX_CONNECTIONS * 2],
+    handles: [Option<Link>; MAX_CONNECTIONS * 2],
     /// What was dropped so far.
     pub stats: FilterStats,
 }
@@ -60,7 +77,7 @@ impl Filter {
     pub const fn new() -> Self {
         Self {
             handles: [None; MAX_CONNECTIONS * 2],
-            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0 },
+            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0 },
         }
     }
 
@@ -77,20 +94,50 @@ impl Filter {
                 Reject::Malformed => s.malformed = s.malformed.wrapping_add(1),
                 Reject::UnknownHandle => s.unknown_handle = s.unknown_handle.wrapping_add(1),
                 Reject::Unsupported => s.unsupported = s.unsupported.wrapping_add(1),
+                Reject::Att => s.att = s.att.wrapping_add(1),
             }
         }
         r
     }
 
+    /// ACL data must name a live connection. ATT (L2CAP channel 4) is withheld
+    /// from trouble-host, whose ATT decoder indexes PDUs without length checks
+    /// (a truncated request from a peer would panic it): only a well-formed
+    /// Exchange MTU request or response passes, so trouble keeps negotiating
+    /// the MTU. Continuations of a withheld PDU are withheld too, since a stray
+    /// continuation makes trouble drop the link.
     fn check_acl(&mut self, pkt: &[u8]) -> Result<(), Reject> {
         if pkt.len() < 4 || u16::from_le_bytes([pkt[2], pkt[3]]) as usize != pkt.len() - 4 {
             return Err(Reject::Malformed);
         }
-        let handle = u16::from_le_bytes([pkt[0], pkt[1]]) & 0x0fff;
-        if !self.knows(handle) {
-            return Err(Reject::UnknownHandle);
+        let word = u16::from_le_bytes([pkt[0], pkt[1]]);
+        let handle = word & 0x0fff;
+        let continuing = (word >> 12) & 0b11 == 0b01;
+        let data = &pkt[4..];
+        let link = self.link(handle).ok_or(Reject::UnknownHandle)?;
+        if continuing {
+            if link.skipping == 0 {
+                return Ok(());
+            }
+            link.skipping = link.skipping.saturating_sub(data.len() as u16);
+            return Err(Reject::Att);
         }
-        Ok(())
+        link.skipping = 0;
+        if data.len() < 4 {
+            // Not even an L2CAP header: trouble can't use it either.
+            return Err(Reject::Malformed);
+        }
+        let (len, cid) = (u16::from_le_bytes([data[0], data[1]]), u16::from_le_bytes([data[2], data[3]]));
+        if cid != L2CAP_CID_ATT {
+            return Ok(());
+        }
+        let att = &data[4..];
+        let whole = len as usize == att.len();
+        if whole && att.len() == 3 && matches!(att[0], ATT_EXCHANGE_MTU_REQ | ATT_EXCHANGE_MTU_RSP) {
+            return Ok(());
+        }
+        link.skipping = (len as usize).saturating_sub(att.len()) as u16;
+        Err(Reject::Att)
     }
 
     fn check_event(&mut self, pkt: &[u8]) -> Result<(), Reject> {
@@ -127,7 +174,11 @@ impl Filter {
     }
 
     fn knows(&self, handle: u16) -> bool {
-        self.handles.iter().any(|h| *h == Some(handle))
+        self.handles.iter().flatten().any(|l| l.handle == handle)
+    }
+
+    fn link(&mut self, handle: u16) -> Option<&mut Link> {
+        self.handles.iter_mut().flatten().find(|l| l.handle == handle)
     }
 
     fn require(&self, handle: ConnHandle) -> Result<(), Reject> {
@@ -148,7 +199,7 @@ impl Filter {
             return Err(Reject::UnknownHandle);
         }
         match self.handles.iter_mut().find(|s| s.is_none()) {
-            Some(slot) => *slot = Some(h),
+            Some(slot) => *slot = Some(Link { handle: h, skipping: 0 }),
             // trouble refuses the link itself when its table is full; let it.
             None => {}
         }
@@ -157,7 +208,7 @@ impl Filter {
 
     fn forget(&mut self, handle: ConnHandle) {
         for s in self.handles.iter_mut() {
-            if *s == Some(handle.raw()) {
+            if matches!(s, Some(l) if l.handle == handle.raw()) {
                 *s = None;
             }
         }
@@ -254,10 +305,10 @@ mod tests {
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
         assert_eq!(f.check(Kind::Event, &conn_complete(0x40)), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Ok(()));
-        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 1, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Ok(()));
         assert_eq!(f.check(Kind::Event, &[0x05, 4, 0, 0x40, 0x00, 0x13]), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
-        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 1, 0, 9]), Err(Reject::UnknownHandle));
+        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Err(Reject::UnknownHandle));
     }
 
     #[test]
@@ -293,6 +344,23 @@ mod tests {
         let mut two = good;
         two[3] = 2;
         assert_eq!(f.check(Kind::Event, &two), Err(Reject::Malformed));
+    }
+
+    #[test]
+    fn withholds_att_but_exchange_mtu() {
+        let mut f = Filter::new();
+        assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
+        // Exchange MTU request, whole.
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 7, 0, 3, 0, 4, 0, 0x02, 0x00, 0x01]), Ok(()));
+        // A truncated Read By Group Type request.
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 2, 0, 4, 0, 0x10, 0x01]), Err(Reject::Att));
+        // A fragmented ATT PDU: first part and its continuation are withheld...
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 6, 0, 4, 0, 0x12, 0x03]), Err(Reject::Att));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 4, 0, 0, 0, 1, 2]), Err(Reject::Att));
+        // ...and the next continuation belongs to something else again.
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 1, 0, 7]), Ok(()));
+        assert_eq!(f.stats.att, 3);
     }
 
     #[test]

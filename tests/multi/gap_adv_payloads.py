@@ -63,8 +63,9 @@ def try_advertise(label, *args, **kwargs):
         print(label, "-> ok")
     except OSError as e:
         print(label, "-> OSError", e.errno)
-    # gap_advertise may return before the controller has the new payload; give it
-    # time so the scanner, started on our broadcast, sees no stale reports.
+    # gap_advertise returns once the controller has the new payload, but PDUs of the
+    # previous advertisement can still be crossing the virtual radio's link (it has a few
+    # ms of latency); wait so the scanner, started on our broadcast, can't report them.
     time.sleep_ms(SETTLE_MS)
 
 
