@@ -1,6 +1,8 @@
 //! GAP entry points: advertise, scan, connect, disconnect.
+use core::cell::RefCell;
 use core::sync::atomic::Ordering;
 
+use critical_section::Mutex;
 use heapless::Vec;
 
 use super::{await_ack, errno, kick, ready};
@@ -10,9 +12,6 @@ use crate::gap::state::{
     CONN_REQ, DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
 };
 use crate::sys;
-
-use core::cell::RefCell;
-use critical_section::Mutex;
 
 /// The last payloads, reused when MicroPython passes None (NULL) for one.
 static LAST_ADV: Mutex<RefCell<(Vec<u8, ADV_DATA_MAX>, Vec<u8, ADV_DATA_MAX>)>> =
