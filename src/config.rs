@@ -36,3 +36,5 @@ pub const REQUEST_TIMEOUT_MS: u32 = 2000;
 pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
 /// Restarts after a host failure before the stack stays failed (until `active()`).
 pub const MAX_RECOVERIES: u8 = 3;
+/// Controller ACL buffers kept back from trouble-host for the backend's own ATT packets.
+pub const ATT_TX_BUFFERS: u8 = 2;

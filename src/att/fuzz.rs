@@ -17,7 +17,7 @@ impl XorShift {
 /// Random bytes, mostly behind a known opcode and with small lengths so list parsers get exercised.
 fn pdu(rng: &mut XorShift) -> Vec<u8> {
     let known: Vec<u8> = (0..=255u8).filter(|&op| Opcode(op).kind().is_some()).collect();
-    let op = if rng.next() % 8 == 0 { rng.next() } else { known[rng.next() as usize % known.len()] };
+    let op = if rng.next().is_multiple_of(8) { rng.next() } else { known[rng.next() as usize % known.len()] };
     let len = match rng.next() % 5 {
         0 => rng.next() as usize % 6,
         1 => rng.next() as usize % 24,
@@ -26,24 +26,24 @@ fn pdu(rng: &mut XorShift) -> Vec<u8> {
         _ => 1 + (1 + rng.next() as usize % 3) * [2, 4, 5, 6, 7, 18][rng.next() as usize % 6],
     };
     let mut v = vec![op];
-    if rng.next() % 6 == 0 {
+    if rng.next().is_multiple_of(6) {
         // Handle–length–value tuples (0x23) that line up, sometimes cut short.
         for _ in 0..1 + rng.next() % 3 {
             let n = rng.next() % 6;
             v.extend([rng.next(), 0, n, 0]);
             v.extend((0..n).map(|_| rng.next()));
         }
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             v.truncate(1 + rng.next() as usize % v.len());
         }
         return v;
     }
-    if len > 0 && rng.next() % 2 == 0 {
+    if len > 0 && rng.next().is_multiple_of(2) {
         v.push(rng.next() % 8);
     }
     while v.len() <= len {
         // Small values often, so length and format bytes are sometimes plausible.
-        v.push(if rng.next() % 3 == 0 { rng.next() % 8 } else { rng.next() });
+        v.push(if rng.next().is_multiple_of(3) { rng.next() % 8 } else { rng.next() });
     }
     v
 }

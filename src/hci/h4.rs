@@ -145,6 +145,11 @@ impl Framer {
         &self.buf[..self.len]
     }
 
+    /// The last completed packet, for rewriting in place before it is handed on.
+    pub fn packet_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
+
     /// Forgets any partial packet (after a controller reset).
     pub fn reset(&mut self) {
         self.state = State::Idle;

@@ -1,4 +1,5 @@
 //! The HCI side: H4 framing, the input filter, and the transport trouble reads from.
+pub mod acl;
 pub mod filter;
 pub mod h4;
 #[cfg(not(test))]

@@ -12,6 +12,7 @@ use critical_section::Mutex;
 use bt_hci::transport::{PacketKind, PacketToController, PacketToHost, Transport};
 use bt_hci::ReadHciError;
 
+use super::acl::{self, BufferShare};
 use super::filter::{Filter, FilterStats};
 use super::h4::{Framer, FramerStats, Kind};
 use crate::config::HCI_MAX_PACKET;
@@ -49,12 +50,13 @@ impl<E: embedded_io::Error> From<ReadHciError<E>> for HciError {
 struct Rx {
     framer: Framer,
     filter: Filter,
+    share: BufferShare,
     /// Set after a Connection Complete was handed over; see `read`.
     yield_next: bool,
 }
 
 /// Receive state lives in a static so its counters can be read at any time.
-static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false }));
+static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new(), share: BufferShare::new(), yield_next: false }));
 
 /// Counters of input dropped by framing and filtering since the last reset.
 pub fn stats() -> (FramerStats, FilterStats) {
@@ -70,7 +72,7 @@ pub struct HciTransport(());
 impl HciTransport {
     /// A transport with fresh framing state and counters.
     pub fn new() -> Self {
-        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false });
+        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new(), share: BufferShare::new(), yield_next: false });
         Self(())
     }
 }
@@ -102,6 +104,9 @@ impl Transport for HciTransport {
                     if let Some(kind) = st.framer.push(c as u8) {
                         if st.filter.check(kind, st.framer.packet()).is_ok() {
                             st.yield_next = is_connection_complete(kind, st.framer.packet());
+                            if kind == Kind::Event {
+                                account(st.framer.packet_mut(), &mut st.share);
+                            }
                             return Poll::Ready(kind);
                         }
                     }
@@ -130,12 +135,28 @@ impl Transport for HciTransport {
             return Err(HciError::Write);
         }
         tx.write_hci(&mut buf[1..]).map_err(|_| HciError::Write)?;
+        if P::KIND == PacketKind::AclData {
+            if let Some(handle) = acl::handle_of(&buf[1..]) {
+                critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.sent(handle, false));
+            }
+        }
         let r = unsafe { sys::mp_bluetooth_hci_uart_write(buf.as_ptr(), n + 1) };
         if r < 0 {
             Err(HciError::Write)
         } else {
             Ok(())
         }
+    }
+}
+
+/// Keeps the buffer share in step with an event about to reach trouble.
+fn account(pkt: &mut [u8], share: &mut BufferShare) {
+    match pkt.first() {
+        Some(0x0e) => acl::rewrite_read_buffer_size(pkt, share),
+        Some(0x13) => acl::rewrite_completed_packets(pkt, share),
+        // Disconnection Complete: the controller flushed the link's packets.
+        Some(0x05) if pkt.len() >= 6 && pkt[2] == 0 => share.forget(u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff),
+        _ => {}
     }
 }
 
