@@ -38,3 +38,13 @@ pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
 pub const MAX_RECOVERIES: u8 = 3;
 /// Controller ACL buffers kept back from trouble-host for the backend's own ATT packets.
 pub const ATT_TX_BUFFERS: u8 = 2;
+/// Largest ATT PDU accepted or sent (an ATT_MTU of 527, NimBLE's maximum).
+pub const ATT_PDU_MAX: usize = 527;
+/// Reassembled ATT PDUs waiting per link for its ATT task.
+pub const ATT_INBOX_DEPTH: usize = 2;
+/// Attributes in the GATT server database, the built-in GAP and GATT services (9) included.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Bytes a client may queue with Prepare Write per connection (512 is the longest attribute value).
+pub const PREPARE_QUEUE_BYTES: usize = 512;
+/// Separate (attribute, offset) runs in one connection's prepare queue; contiguous parts share one.
+pub const PREPARE_QUEUE_ENTRIES: usize = 8;

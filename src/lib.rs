@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod att;
+pub mod gatt;
 pub mod config;
 pub mod hci;
 

@@ -7,6 +7,11 @@
 //! Number Of Completed Packets event is split: per connection the controller
 //! completes packets in the order they were sent, so a FIFO of owners tells
 //! whose packets finished; trouble sees only its own count.
+//!
+//! Fragments of two L2CAP frames must not interleave on one link, so the
+//! share also tracks which side is in the middle of a frame: the backend
+//! waits until trouble's frame is complete before it starts one, and holds
+//! trouble's packets back while its own frame is going out.
 use crate::config::{ATT_TX_BUFFERS, MAX_CONNECTIONS};
 
 /// Most packets one connection can have in flight (bits in `Fifo::owners`).
@@ -18,6 +23,8 @@ struct Fifo {
     handle: u16,
     owners: u64,
     len: u8,
+    /// Bytes of trouble's current L2CAP frame still to be sent.
+    trouble_remaining: u16,
 }
 
 /// Who owns which controller buffer.
@@ -26,6 +33,10 @@ pub struct BufferShare {
     reserved: u8,
     /// Of those, not in flight.
     free: u8,
+    /// The controller's LE ACL data packet length.
+    acl_len: u16,
+    /// The link the backend is sending a frame on.
+    claimed: Option<u16>,
     fifos: [Option<Fifo>; MAX_CONNECTIONS * 2],
 }
 
@@ -38,7 +49,7 @@ impl Default for BufferShare {
 impl BufferShare {
     /// Nothing announced yet.
     pub const fn new() -> Self {
-        Self { reserved: 0, free: 0, fifos: [None; MAX_CONNECTIONS * 2] }
+        Self { reserved: 0, free: 0, acl_len: 27, claimed: None, fifos: [None; MAX_CONNECTIONS * 2] }
     }
 
     /// Takes the controller's buffer count; returns trouble's share.
@@ -58,20 +69,55 @@ impl BufferShare {
         true
     }
 
+    /// The controller's LE ACL data packet length (payload bytes per fragment).
+    pub fn acl_len(&self) -> u16 {
+        self.acl_len
+    }
+
+    /// Starts a backend frame on `handle` unless either side is mid-frame there.
+    pub fn claim(&mut self, handle: u16) -> bool {
+        let trouble_busy = self.fifo(handle).is_some_and(|f| f.trouble_remaining > 0);
+        if self.claimed.is_some() || trouble_busy {
+            return false;
+        }
+        self.claimed = Some(handle);
+        true
+    }
+
+    /// Ends the backend's frame.
+    pub fn release(&mut self) {
+        self.claimed = None;
+    }
+
+    /// Whether trouble must hold back a packet for `handle`.
+    pub fn blocks_trouble(&self, handle: u16) -> bool {
+        self.claimed == Some(handle)
+    }
+
+    /// Follows trouble's L2CAP framing on a link from the packets it sends.
+    pub fn trouble_fragment(&mut self, handle: u16, first: bool, data: &[u8]) {
+        let Some(f) = self.fifo(handle) else { return };
+        f.trouble_remaining = if first {
+            let len = data.get(..2).map_or(0, |l| u16::from_le_bytes([l[0], l[1]]) as usize);
+            (len + 4).saturating_sub(data.len()) as u16
+        } else {
+            f.trouble_remaining.saturating_sub(data.len() as u16)
+        };
+    }
+
+    fn fifo(&mut self, handle: u16) -> Option<&mut Fifo> {
+        if let Some(i) = self.fifos.iter().position(|f| matches!(f, Some(f) if f.handle == handle)) {
+            return self.fifos[i].as_mut();
+        }
+        let slot = self.fifos.iter_mut().find(|f| f.is_none())?;
+        *slot = Some(Fifo { handle, owners: 0, len: 0, trouble_remaining: 0 });
+        slot.as_mut()
+    }
+
     /// Records a packet handed to the controller (ours after `take`, or trouble's).
     /// A connection with too many packets in flight can't be tracked: false.
     pub fn sent(&mut self, handle: u16, ours: bool) -> bool {
-        let fifo = match self.fifos.iter().position(|f| matches!(f, Some(f) if f.handle == handle)) {
-            Some(i) => self.fifos[i].as_mut(),
-            None => match self.fifos.iter_mut().find(|f| f.is_none()) {
-                Some(slot) => {
-                    *slot = Some(Fifo { handle, owners: 0, len: 0 });
-                    slot.as_mut()
-                }
-                None => None,
-            },
-        };
-        let Some(f) = fifo else { return false };
+        let Some(f) = self.fifo(handle) else { return false };
         if f.len >= FIFO_MAX {
             return false;
         }
@@ -104,6 +150,9 @@ impl BufferShare {
                 }
             }
         }
+        if self.claimed == Some(handle) {
+            self.claimed = None;
+        }
     }
 }
 
@@ -114,6 +163,7 @@ const OP_LE_READ_BUFFER_SIZE: [u8; 2] = [0x02, 0x20];
 pub fn rewrite_read_buffer_size(pkt: &mut [u8], share: &mut BufferShare) {
     // 0e len ncmd op op status acl_len acl_len total
     if pkt.len() == 9 && pkt[0] == 0x0e && pkt[3..5] == OP_LE_READ_BUFFER_SIZE && pkt[5] == 0 {
+        share.acl_len = u16::from_le_bytes([pkt[6], pkt[7]]);
         pkt[8] = share.split(pkt[8]);
     }
 }
@@ -178,6 +228,26 @@ mod tests {
         s.sent(3, true);
         s.forget(3);
         assert!(s.take() && s.take());
+    }
+
+    #[test]
+    fn frames_do_not_interleave_on_a_link() {
+        let mut s = BufferShare::new();
+        s.split(8);
+        // trouble starts a 69-byte frame (e.g. an SMP public key) in a 27-byte fragment.
+        s.sent(1, false);
+        let mut first = [0u8; 27];
+        first[..4].copy_from_slice(&[65, 0, 6, 0]);
+        s.trouble_fragment(1, true, &first);
+        assert!(!s.claim(1), "mid-frame: the backend waits");
+        assert!(s.claim(2), "other links are free");
+        s.release();
+        s.trouble_fragment(1, false, &[0; 27]);
+        s.trouble_fragment(1, false, &[0; 15]);
+        assert!(s.claim(1));
+        assert!(s.blocks_trouble(1) && !s.blocks_trouble(2));
+        s.release();
+        assert!(!s.blocks_trouble(1));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub struct FilterStats {
     pub unknown_handle: u32,
     /// Packets of unused types.
     pub unsupported: u32,
-    /// ACL fragments of ATT PDUs withheld from trouble-host.
+    /// ACL fragments of ATT PDUs taken away from trouble-host (to the backend's bearer).
     pub att: u32,
 }
 

@@ -13,8 +13,9 @@ use bt_hci::transport::{PacketKind, PacketToController, PacketToHost, Transport}
 use bt_hci::ReadHciError;
 
 use super::acl::{self, BufferShare};
-use super::filter::{Filter, FilterStats};
+use super::filter::{Filter, FilterStats, Reject};
 use super::h4::{Framer, FramerStats, Kind};
+use crate::att::reassembly::fragment_lens;
 use crate::config::HCI_MAX_PACKET;
 use crate::sys;
 
@@ -101,14 +102,25 @@ impl Transport for HciTransport {
                     if c < 0 {
                         return Poll::Pending;
                     }
-                    if let Some(kind) = st.framer.push(c as u8) {
-                        if st.filter.check(kind, st.framer.packet()).is_ok() {
+                    let Some(kind) = st.framer.push(c as u8) else { continue };
+                    match st.filter.check(kind, st.framer.packet()) {
+                        Ok(()) => {
                             st.yield_next = is_connection_complete(kind, st.framer.packet());
                             if kind == Kind::Event {
                                 account(st.framer.packet_mut(), &mut st.share);
+                                // Completions may have returned the ATT layer's buffers.
+                                cx.waker().wake_by_ref();
                             }
                             return Poll::Ready(kind);
                         }
+                        // ATT traffic is the backend's own: hand it to the bearer.
+                        Err(Reject::Att) => {
+                            let pkt = st.framer.packet();
+                            if let (Some(handle), Some(data)) = (acl::handle_of(pkt), pkt.get(4..)) {
+                                crate::att::bearer::on_fragment(handle, pkt[1] & 0x30 != 0x10, data);
+                            }
+                        }
+                        Err(_) => {}
                     }
                 }
             })
@@ -136,16 +148,35 @@ impl Transport for HciTransport {
         }
         tx.write_hci(&mut buf[1..]).map_err(|_| HciError::Write)?;
         if P::KIND == PacketKind::AclData {
-            if let Some(handle) = acl::handle_of(&buf[1..]) {
-                critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.sent(handle, false));
-            }
+            let (Some(handle), Some(data)) = (acl::handle_of(&buf[1..]), buf.get(5..n + 1)) else {
+                return Err(HciError::Write);
+            };
+            // Hold trouble's fragment back while a backend frame is going out on the link.
+            poll_fn(|_| {
+                let blocked = critical_section::with(|cs| RX.borrow(cs).borrow().share.blocks_trouble(handle));
+                if blocked {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+            .await;
+            let first = buf[2] & 0x30 != 0x10;
+            critical_section::with(|cs| {
+                let share = &mut RX.borrow(cs).borrow_mut().share;
+                share.sent(handle, false);
+                share.trouble_fragment(handle, first, data);
+            });
         }
-        let r = unsafe { sys::mp_bluetooth_hci_uart_write(buf.as_ptr(), n + 1) };
-        if r < 0 {
-            Err(HciError::Write)
-        } else {
-            Ok(())
-        }
+        uart_write(&buf[..n + 1])
+    }
+}
+
+fn uart_write(bytes: &[u8]) -> Result<(), HciError> {
+    if unsafe { sys::mp_bluetooth_hci_uart_write(bytes.as_ptr(), bytes.len()) } < 0 {
+        Err(HciError::Write)
+    } else {
+        Ok(())
     }
 }
 
@@ -155,7 +186,11 @@ fn account(pkt: &mut [u8], share: &mut BufferShare) {
         Some(0x0e) => acl::rewrite_read_buffer_size(pkt, share),
         Some(0x13) => acl::rewrite_completed_packets(pkt, share),
         // Disconnection Complete: the controller flushed the link's packets.
-        Some(0x05) if pkt.len() >= 6 && pkt[2] == 0 => share.forget(u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff),
+        Some(0x05) if pkt.len() >= 6 && pkt[2] == 0 => {
+            let handle = u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff;
+            share.forget(handle);
+            crate::att::bearer::close(handle);
+        }
         _ => {}
     }
 }
@@ -163,4 +198,59 @@ fn account(pkt: &mut [u8], share: &mut BufferShare) {
 /// LE Connection Complete or LE Enhanced Connection Complete.
 fn is_connection_complete(kind: Kind, pkt: &[u8]) -> bool {
     kind == Kind::Event && pkt.len() > 2 && pkt[0] == 0x3e && matches!(pkt[2], 0x01 | 0x0a)
+}
+
+/// Sends one ATT PDU on `handle` as an L2CAP channel 4 frame, with the
+/// backend's own controller buffers (see `acl::BufferShare`).
+pub async fn send_att(handle: u16, pdu: &[u8]) -> Result<(), HciError> {
+    if pdu.len() > crate::config::ATT_PDU_MAX {
+        return Err(HciError::Write);
+    }
+    poll_fn(|cx| {
+        if critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.claim(handle)) {
+            Poll::Ready(())
+        } else {
+            // trouble finishes its frame with writes of its own; poll again.
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+    let acl_len = critical_section::with(|cs| RX.borrow(cs).borrow().share.acl_len()) as usize;
+    let mut frame = [0u8; crate::config::ATT_PDU_MAX + 4];
+    frame[..2].copy_from_slice(&(pdu.len() as u16).to_le_bytes());
+    frame[2..4].copy_from_slice(&4u16.to_le_bytes());
+    frame[4..4 + pdu.len()].copy_from_slice(pdu);
+    let mut result = Ok(());
+    let mut at = 0;
+    for (i, len) in fragment_lens(pdu.len(), acl_len).enumerate() {
+        poll_fn(|_| {
+            // Credits come back with Number Of Completed Packets, read by the runner.
+            if critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.take()) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        if !critical_section::with(|cs| RX.borrow(cs).borrow().share.blocks_trouble(handle)) {
+            // The link closed meanwhile (its Disconnection Complete dropped our claim).
+            result = Err(HciError::Write);
+            break;
+        }
+        let mut buf = [0u8; HCI_MAX_PACKET + 2];
+        let pb: u16 = if i == 0 { 0x0000 } else { 0x1000 };
+        buf[0] = PacketKind::AclData as u8;
+        buf[1..3].copy_from_slice(&(handle | pb).to_le_bytes());
+        buf[3..5].copy_from_slice(&(len as u16).to_le_bytes());
+        buf[5..5 + len].copy_from_slice(&frame[at..at + len]);
+        at += len;
+        if let Err(e) = uart_write(&buf[..5 + len]) {
+            result = Err(e);
+            break;
+        }
+        critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.sent(handle, true));
+    }
+    critical_section::with(|cs| RX.borrow(cs).borrow_mut().share.release());
+    result
 }

@@ -1,0 +1,82 @@
+//! The ATT bearer: each link's reassembled PDUs waiting for its ATT task, and
+//! sending with the backend's share of the controller's buffers.
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
+
+use critical_section::Mutex;
+use heapless::{Deque, Vec};
+
+use super::reassembly::Reassembler;
+use crate::config::{ATT_INBOX_DEPTH, ATT_PDU_MAX, MAX_CONNECTIONS};
+use crate::hci::transport;
+
+/// One ATT PDU.
+pub type Pdu = Vec<u8, ATT_PDU_MAX>;
+
+struct Link {
+    handle: u16,
+    rx: Reassembler,
+    inbox: Deque<Pdu, ATT_INBOX_DEPTH>,
+    dropped: u32,
+}
+
+static LINKS: Mutex<RefCell<[Option<Link>; MAX_CONNECTIONS]>> =
+    Mutex::new(RefCell::new([const { None }; MAX_CONNECTIONS]));
+
+/// Takes an ACL fragment of ATT traffic from the transport. A PDU that finds
+/// the link's inbox full is dropped and counted: a well-behaved client has at
+/// most one request outstanding, so only a flood of commands can do that.
+pub fn on_fragment(handle: u16, first: bool, data: &[u8]) {
+    critical_section::with(|cs| {
+        let mut links = LINKS.borrow(cs).borrow_mut();
+        let link = match links.iter().position(|l| matches!(l, Some(l) if l.handle == handle)) {
+            Some(i) => links[i].as_mut(),
+            None => links.iter_mut().find(|l| l.is_none()).map(|slot| {
+                *slot = Some(Link { handle, rx: Reassembler::new(), inbox: Deque::new(), dropped: 0 });
+                slot.as_mut().unwrap_or_else(|| unreachable!())
+            }),
+        };
+        let Some(link) = link else { return };
+        match link.rx.push(first, data) {
+            Ok(Some(pdu)) => {
+                let pdu = Vec::from_slice(pdu).unwrap_or_default();
+                if link.inbox.push_back(pdu).is_err() {
+                    link.dropped = link.dropped.wrapping_add(1);
+                }
+            }
+            Ok(None) => {}
+            Err(_) => link.dropped = link.dropped.wrapping_add(1),
+        }
+    })
+}
+
+/// Forgets a closed link's state.
+pub fn close(handle: u16) {
+    critical_section::with(|cs| {
+        for l in LINKS.borrow(cs).borrow_mut().iter_mut() {
+            if matches!(l, Some(l) if l.handle == handle) {
+                *l = None;
+            }
+        }
+    })
+}
+
+/// The next PDU from the peer on `handle`.
+pub async fn recv(handle: u16) -> Pdu {
+    poll_fn(|_| {
+        let pdu = critical_section::with(|cs| {
+            let mut links = LINKS.borrow(cs).borrow_mut();
+            links.iter_mut().flatten().find(|l| l.handle == handle).and_then(|l| l.inbox.pop_front())
+        });
+        // Arrivals are handled in the same top-level poll as this task (the
+        // runner is polled first), so no waker needs to be kept here.
+        pdu.map_or(Poll::Pending, Poll::Ready)
+    })
+    .await
+}
+
+/// Sends one PDU to the peer on `handle`.
+pub async fn send(handle: u16, pdu: &[u8]) -> Result<(), transport::HciError> {
+    transport::send_att(handle, pdu).await
+}

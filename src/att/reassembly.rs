@@ -1,0 +1,158 @@
+//! Reassembly of ATT PDUs (L2CAP basic frames on channel 4) from ACL fragments.
+//!
+//! The backend takes ATT away from trouble-host, so it rebuilds the L2CAP
+//! frames itself: a first fragment carries the L2CAP header with the frame's
+//! length, continuations carry the rest. A frame longer than the buffer (the
+//! peer exceeded any MTU we could have agreed) or a fragment that doesn't fit
+//! the frame is dropped whole.
+use heapless::Vec;
+
+use crate::config::ATT_PDU_MAX;
+
+/// Why a fragment was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drop {
+    /// Longer than any ATT PDU we accept.
+    TooLong,
+    /// A first fragment without a whole L2CAP header.
+    NoHeader,
+    /// More bytes than the frame announced.
+    Overrun,
+    /// A continuation with no frame in progress.
+    Stray,
+}
+
+/// One connection's frame in progress.
+pub struct Reassembler {
+    expected: usize,
+    buf: Vec<u8, ATT_PDU_MAX>,
+    /// Skipping the rest of a dropped frame.
+    skipping: usize,
+}
+
+impl Default for Reassembler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reassembler {
+    /// Nothing in progress.
+    pub const fn new() -> Self {
+        Self { expected: 0, buf: Vec::new(), skipping: 0 }
+    }
+
+    /// Takes one ACL fragment's data (L2CAP bytes). Returns the ATT PDU once
+    /// complete; the slice is valid until the next call.
+    pub fn push(&mut self, first: bool, data: &[u8]) -> Result<Option<&[u8]>, Drop> {
+        if first {
+            self.buf.clear();
+            self.skipping = 0;
+            let (Some(len), Some(rest)) = (data.get(..2), data.get(4..)) else {
+                self.expected = 0;
+                return Err(Drop::NoHeader);
+            };
+            let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+            if len > ATT_PDU_MAX {
+                self.expected = 0;
+                self.skipping = len.saturating_sub(rest.len());
+                return Err(Drop::TooLong);
+            }
+            self.expected = len;
+            return self.take(rest);
+        }
+        if self.skipping > 0 {
+            self.skipping = self.skipping.saturating_sub(data.len());
+            return Err(Drop::TooLong);
+        }
+        if self.expected == 0 {
+            return Err(Drop::Stray);
+        }
+        self.take(data)
+    }
+
+    fn take(&mut self, data: &[u8]) -> Result<Option<&[u8]>, Drop> {
+        if self.buf.len() + data.len() > self.expected {
+            self.expected = 0;
+            self.buf.clear();
+            return Err(Drop::Overrun);
+        }
+        // Cannot fail: expected <= ATT_PDU_MAX was checked on the first fragment.
+        let _ = self.buf.extend_from_slice(data);
+        if self.buf.len() == self.expected {
+            self.expected = 0;
+            Ok(Some(&self.buf))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Payload sizes of the ACL fragments that carry an ATT PDU of `pdu_len`
+/// bytes when each holds at most `acl_len`: the first includes the 4-byte
+/// L2CAP header.
+pub fn fragment_lens(pdu_len: usize, acl_len: usize) -> impl Iterator<Item = usize> {
+    let acl_len = acl_len.max(5);
+    let mut left = pdu_len + 4;
+    core::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let n = left.min(acl_len);
+        left -= n;
+        Some(n)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_fragment() {
+        let mut r = Reassembler::new();
+        assert_eq!(r.push(true, &[3, 0, 4, 0, 2, 0x17, 0]).unwrap(), Some(&[2, 0x17, 0][..]));
+    }
+
+    #[test]
+    fn fragmented_frame_and_stray_continuation() {
+        let mut r = Reassembler::new();
+        assert_eq!(r.push(false, &[1]), Err(Drop::Stray));
+        assert_eq!(r.push(true, &[5, 0, 4, 0, 1, 2]).unwrap(), None);
+        assert_eq!(r.push(false, &[3, 4]).unwrap(), None);
+        assert_eq!(r.push(false, &[5]).unwrap(), Some(&[1, 2, 3, 4, 5][..]));
+        assert_eq!(r.push(false, &[6]), Err(Drop::Stray));
+    }
+
+    #[test]
+    fn overruns_and_oversize_are_dropped_whole() {
+        let mut r = Reassembler::new();
+        assert_eq!(r.push(true, &[2, 0, 4, 0, 1, 2, 3]), Err(Drop::Overrun));
+        let big = (ATT_PDU_MAX as u16 + 1).to_le_bytes();
+        assert_eq!(r.push(true, &[big[0], big[1], 4, 0, 9, 9]), Err(Drop::TooLong));
+        assert_eq!(r.push(false, &[9; 100]), Err(Drop::TooLong));
+        assert_eq!(r.push(true, &[1, 0]), Err(Drop::NoHeader));
+        assert_eq!(r.push(true, &[1, 0, 4, 0, 7]).unwrap(), Some(&[7][..]));
+    }
+
+    #[test]
+    fn fragments_round_trip() {
+        let pdu: std::vec::Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let mut frame = (pdu.len() as u16).to_le_bytes().to_vec();
+        frame.extend([4, 0]);
+        frame.extend(&pdu);
+        for acl_len in [27, 64, 251, 400] {
+            let mut r = Reassembler::new();
+            let (mut out, mut at) = (None, 0);
+            for (i, n) in fragment_lens(pdu.len(), acl_len).enumerate() {
+                assert!(n <= acl_len);
+                if let Some(done) = r.push(i == 0, &frame[at..at + n]).unwrap() {
+                    out = Some(done.to_vec());
+                }
+                at += n;
+            }
+            assert_eq!(out.as_deref(), Some(&pdu[..]));
+        }
+        assert_eq!(fragment_lens(0, 27).collect::<std::vec::Vec<_>>(), [4]);
+    }
+}
