@@ -48,3 +48,5 @@ pub const MAX_ATTRIBUTES: usize = 64;
 pub const PREPARE_QUEUE_BYTES: usize = 512;
 /// Separate (attribute, offset) runs in one connection's prepare queue; contiguous parts share one.
 pub const PREPARE_QUEUE_ENTRIES: usize = 8;
+/// Shortest encryption key (bytes, 7–16) accepted for attributes that need encryption.
+pub const MIN_ENCRYPTION_KEY_SIZE: u8 = 16;

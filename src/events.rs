@@ -23,6 +23,10 @@ pub enum Event {
     ScanResult { addr_type: u8, addr: [u8; 6], adv_type: u8, rssi: i8, data: Vec<u8, ADV_DATA_MAX> },
     /// SCAN_DONE.
     ScanDone,
+    /// MTU_EXCHANGED.
+    MtuExchanged { handle: u16, mtu: u16 },
+    /// GATTS_WRITE.
+    GattsWrite { handle: u16, value_handle: u16 },
 }
 
 static QUEUE: Mutex<RefCell<Deque<Event, EVENT_QUEUE_DEPTH>>> = Mutex::new(RefCell::new(Deque::new()));
@@ -69,6 +73,8 @@ pub extern "C" fn mp_trouble_deliver_events() {
                     data.len() as u16,
                 ),
                 Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
+                Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
+                Event::GattsWrite { handle, value_handle } => sys::mp_bluetooth_gatts_on_write(handle, value_handle),
             }
         }
     }

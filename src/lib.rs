@@ -9,8 +9,8 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod att;
-pub mod gatt;
 pub mod config;
+pub mod gatt;
 pub mod hci;
 
 #[cfg(not(test))]

@@ -8,8 +8,8 @@ use heapless::Vec;
 use super::{await_ack, errno, kick, ready};
 use crate::config::{ADV_DATA_MAX, DEFAULT_ADV_INTERVAL_US};
 use crate::gap::state::{
-    AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_ACK, ADV_REQ, CONNECTING,
-    CONN_REQ, DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
+    AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_ACK, ADV_REQ, CONNECTING, CONN_REQ,
+    DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
 };
 use crate::sys;
 

@@ -6,7 +6,7 @@
 //! needing a destructor still live.
 mod gap;
 mod pending;
-mod settings;
+pub mod settings;
 
 use crate::stack::{self, Phase};
 use crate::sys;

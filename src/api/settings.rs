@@ -218,6 +218,19 @@ fn ensure_static_random() {
     }
 }
 
+/// The GAP device name (what peers read from the GAP service).
+pub fn with_device_name<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    critical_section::with(|cs| {
+        let name = NAME.borrow(cs).borrow();
+        f(if NAME_SET.load(Ordering::Relaxed) { &name } else { GAP_NAME_DEFAULT })
+    })
+}
+
+/// The ATT MTU offered in exchanges (`config(mtu=...)`).
+pub fn preferred_mtu() -> u16 {
+    MTU.load(Ordering::Relaxed)
+}
+
 /// `config('gap_name')`.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gap_get_device_name(buf: *mut *const u8) -> usize {

@@ -8,5 +8,6 @@ pub mod codes;
 mod fuzz;
 pub mod lists;
 pub mod reassembly;
+pub mod server;
 pub mod uuid;
 pub mod wire;

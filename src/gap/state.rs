@@ -167,7 +167,8 @@ pub fn reset() {
 pub fn report_all_lost() {
     use crate::events::{self, Event};
     use core::sync::atomic::Ordering::AcqRel;
-    let links = critical_section::with(|cs| core::mem::replace(&mut *LINKS.borrow(cs).borrow_mut(), [None; MAX_CONNECTIONS]));
+    let links =
+        critical_section::with(|cs| core::mem::replace(&mut *LINKS.borrow(cs).borrow_mut(), [None; MAX_CONNECTIONS]));
     for l in links.into_iter().flatten() {
         events::push(Event::Link { code: l.down_irq, handle: l.handle, addr_type: l.addr_type, addr: l.addr });
     }

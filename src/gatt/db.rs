@@ -106,7 +106,8 @@ pub struct Permission {
 
 impl Permission {
     /// Open to anyone (declarations, CCCDs).
-    const OPEN: Permission = Permission { allowed: true, encryption: false, authentication: false, authorization: false };
+    const OPEN: Permission =
+        Permission { allowed: true, encryption: false, authentication: false, authorization: false };
     /// Never possible.
     const DENIED: Permission =
         Permission { allowed: false, encryption: false, authentication: false, authorization: false };

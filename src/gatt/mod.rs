@@ -3,3 +3,5 @@
 // Every public item carries a doc line (a project rule); the lint keeps it that way.
 #![warn(missing_docs)]
 pub mod db;
+#[cfg(not(test))]
+pub mod serve;

@@ -21,8 +21,6 @@ use super::h4::Kind;
 
 /// The fixed L2CAP channel of the attribute protocol.
 const L2CAP_CID_ATT: u16 = 0x0004;
-const ATT_EXCHANGE_MTU_REQ: u8 = 0x02;
-const ATT_EXCHANGE_MTU_RSP: u8 = 0x03;
 use crate::config::MAX_CONNECTIONS;
 
 /// Why a packet was dropped.
@@ -100,11 +98,10 @@ impl Filter {
         r
     }
 
-    /// ACL data must name a live connection. ATT (L2CAP channel 4) is withheld
-    /// from trouble-host, whose ATT decoder indexes PDUs without length checks
-    /// (a truncated request from a peer would panic it): only a well-formed
-    /// Exchange MTU request or response passes, so trouble keeps negotiating
-    /// the MTU. Continuations of a withheld PDU are withheld too, since a stray
+    /// ACL data must name a live connection. ATT (L2CAP channel 4) is the
+    /// backend's own and never reaches trouble-host, whose ATT decoder indexes
+    /// PDUs without length checks (a truncated request from a peer would panic
+    /// it). Continuations of an ATT frame go the same way, since a stray
     /// continuation makes trouble drop the link.
     fn check_acl(&mut self, pkt: &[u8]) -> Result<(), Reject> {
         if pkt.len() < 4 || u16::from_le_bytes([pkt[2], pkt[3]]) as usize != pkt.len() - 4 {
@@ -131,12 +128,7 @@ impl Filter {
         if cid != L2CAP_CID_ATT {
             return Ok(());
         }
-        let att = &data[4..];
-        let whole = len as usize == att.len();
-        if whole && att.len() == 3 && matches!(att[0], ATT_EXCHANGE_MTU_REQ | ATT_EXCHANGE_MTU_RSP) {
-            return Ok(());
-        }
-        link.skipping = (len as usize).saturating_sub(att.len()) as u16;
+        link.skipping = (len as usize).saturating_sub(data.len() - 4) as u16;
         Err(Reject::Att)
     }
 
@@ -259,15 +251,47 @@ fn returns_fit(op: Opcode, success: bool, params: &[u8]) -> bool {
         };
     }
     table!(
-        Reset, SetEventMask, SetEventMaskPage2, HostBufferSize, SetControllerToHostFlowControl, ReadBdAddr,
-        ReadRssi, Disconnect, LeSetEventMask, LeReadBufferSize, LeReadLocalSupportedFeatures, LeSetRandomAddr,
-        LeSetAdvParams, LeSetAdvData, LeSetScanResponseData, LeSetAdvEnable, LeSetScanParams, LeSetScanEnable,
-        LeCreateConnCancel, LeReadFilterAcceptListSize, LeClearFilterAcceptList, LeAddDeviceToFilterAcceptList,
-        LeRand, LeLongTermKeyRequestReply, LeLongTermKeyRequestNegativeReply, LeSetDataLength, LeReadPhy,
-        LeAddDeviceToResolvingList, LeRemoveDeviceFromResolvingList, LeClearResolvingList,
-        LeSetAddrResolutionEnable, LeSetResolvablePrivateAddrTimeout, LeSetPrivacyMode, LeSetAdvSetRandomAddr,
-        LeSetExtAdvParams, LeSetExtScanParams, LeSetExtScanEnable, LeReadNumberOfSupportedAdvSets, LeClearAdvSets,
-        LeSetDefaultRateParameters, LeSetHostFeature,
+        Reset,
+        SetEventMask,
+        SetEventMaskPage2,
+        HostBufferSize,
+        SetControllerToHostFlowControl,
+        ReadBdAddr,
+        ReadRssi,
+        Disconnect,
+        LeSetEventMask,
+        LeReadBufferSize,
+        LeReadLocalSupportedFeatures,
+        LeSetRandomAddr,
+        LeSetAdvParams,
+        LeSetAdvData,
+        LeSetScanResponseData,
+        LeSetAdvEnable,
+        LeSetScanParams,
+        LeSetScanEnable,
+        LeCreateConnCancel,
+        LeReadFilterAcceptListSize,
+        LeClearFilterAcceptList,
+        LeAddDeviceToFilterAcceptList,
+        LeRand,
+        LeLongTermKeyRequestReply,
+        LeLongTermKeyRequestNegativeReply,
+        LeSetDataLength,
+        LeReadPhy,
+        LeAddDeviceToResolvingList,
+        LeRemoveDeviceFromResolvingList,
+        LeClearResolvingList,
+        LeSetAddrResolutionEnable,
+        LeSetResolvablePrivateAddrTimeout,
+        LeSetPrivacyMode,
+        LeSetAdvSetRandomAddr,
+        LeSetExtAdvParams,
+        LeSetExtScanParams,
+        LeSetExtScanEnable,
+        LeReadNumberOfSupportedAdvSets,
+        LeClearAdvSets,
+        LeSetDefaultRateParameters,
+        LeSetHostFeature,
     );
     params.is_empty()
 }
@@ -347,11 +371,11 @@ mod tests {
     }
 
     #[test]
-    fn withholds_att_but_exchange_mtu() {
+    fn diverts_att_and_its_continuations() {
         let mut f = Filter::new();
         assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
         // Exchange MTU request, whole.
-        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 7, 0, 3, 0, 4, 0, 0x02, 0x00, 0x01]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 7, 0, 3, 0, 4, 0, 0x02, 0x00, 0x01]), Err(Reject::Att));
         // A truncated Read By Group Type request.
         assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 2, 0, 4, 0, 0x10, 0x01]), Err(Reject::Att));
         // A fragmented ATT PDU: first part and its continuation are withheld...
@@ -360,7 +384,7 @@ mod tests {
         // ...and the next continuation belongs to something else again.
         assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Ok(()));
         assert_eq!(f.check(Kind::Acl, &[1, 0x10, 1, 0, 7]), Ok(()));
-        assert_eq!(f.stats.att, 3);
+        assert_eq!(f.stats.att, 4);
     }
 
     #[test]

@@ -57,7 +57,12 @@ struct Rx {
 }
 
 /// Receive state lives in a static so its counters can be read at any time.
-static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new(), share: BufferShare::new(), yield_next: false }));
+static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(Rx {
+    framer: Framer::new(),
+    filter: Filter::new(),
+    share: BufferShare::new(),
+    yield_next: false,
+}));
 
 /// Counters of input dropped by framing and filtering since the last reset.
 pub fn stats() -> (FramerStats, FilterStats) {
@@ -73,7 +78,10 @@ pub struct HciTransport(());
 impl HciTransport {
     /// A transport with fresh framing state and counters.
     pub fn new() -> Self {
-        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new(), share: BufferShare::new(), yield_next: false });
+        critical_section::with(|cs| {
+            *RX.borrow(cs).borrow_mut() =
+                Rx { framer: Framer::new(), filter: Filter::new(), share: BufferShare::new(), yield_next: false }
+        });
         Self(())
     }
 }

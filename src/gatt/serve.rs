@@ -1,0 +1,103 @@
+//! Serving one link's ATT requests: the bearer's PDUs through `att::server`
+//! against the shared database, responses back through the bearer, events to
+//! Python.
+use core::cell::RefCell;
+
+use critical_section::Mutex;
+use heapless::Vec;
+use trouble_host::prelude::SecurityLevel;
+
+use super::db::{Database, GAP_APPEARANCE_HANDLE, GAP_DEVICE_NAME_HANDLE};
+use crate::att::bearer;
+use crate::att::codes::ErrorCode;
+use crate::att::server::{self, Access, Decision, Event, Hooks, Outcome, Security, ServerLink, ValueStore};
+use crate::config::{ATT_PDU_MAX, GAP_NAME_MAX};
+use crate::events;
+use crate::stack::Link;
+
+/// The attribute database every link serves.
+pub static DATABASE: Mutex<RefCell<Database>> = Mutex::new(RefCell::new(Database::new()));
+
+/// Rebuilds the database with only the built-in services (stack start).
+pub fn reset_database() {
+    critical_section::with(|cs| DATABASE.borrow(cs).borrow_mut().begin());
+}
+
+/// A fresh server state for a new link, offering the configured MTU.
+pub fn new_link() -> ServerLink {
+    ServerLink::new(crate::api::settings::preferred_mtu())
+}
+
+/// Values of the built-in GAP characteristics; application values arrive
+/// with service registration.
+struct Values {
+    name: Vec<u8, GAP_NAME_MAX>,
+}
+
+/// Appearance 0: "unknown" (Assigned Numbers §2.6).
+const APPEARANCE: [u8; 2] = [0, 0];
+
+impl ValueStore for Values {
+    fn value(&self, handle: u16) -> &[u8] {
+        match handle {
+            GAP_DEVICE_NAME_HANDLE => &self.name,
+            GAP_APPEARANCE_HANDLE => &APPEARANCE,
+            _ => &[],
+        }
+    }
+
+    fn write(&mut self, _handle: u16, _offset: usize, _data: &[u8]) -> Result<(), ErrorCode> {
+        // The built-in characteristics are read-only (the database says so
+        // before a write gets here).
+        Err(ErrorCode::WRITE_NOT_PERMITTED)
+    }
+}
+
+/// Turns server events into MicroPython events for this link.
+struct ToPython {
+    handle: u16,
+}
+
+impl Hooks for ToPython {
+    fn decide(&mut self, _handle: u16, _access: Access) -> Decision {
+        Decision::Allow
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::MtuExchanged { mtu } => events::push(events::Event::MtuExchanged { handle: self.handle, mtu }),
+            Event::Written { handle } => {
+                events::push(events::Event::GattsWrite { handle: self.handle, value_handle: handle })
+            }
+            Event::CccdChanged { .. } | Event::Confirmation => {}
+        }
+    }
+}
+
+fn security(conn: &Link) -> Security {
+    let level = conn.security_level().unwrap_or(SecurityLevel::NoEncryption);
+    Security {
+        encrypted: level.encrypted(),
+        authenticated: level.authenticated(),
+        // Without legacy pairing (not enabled yet) every key is a full LE
+        // Secure Connections key.
+        key_size: if level.encrypted() { 16 } else { 0 },
+    }
+}
+
+/// Answers one PDU from the peer.
+pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8]) {
+    let handle = conn.handle().raw();
+    let mut values = Values { name: Vec::new() };
+    crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
+    let mut out = [0u8; ATT_PDU_MAX];
+    let mut hooks = ToPython { handle };
+    let outcome = critical_section::with(|cs| {
+        let db = DATABASE.borrow(cs).borrow();
+        server::handle_request(&db, &mut values, link, security(conn), &mut hooks, pdu, &mut out)
+    });
+    if let Outcome::Respond(n) = outcome {
+        // A failed send means the link is closing; its disconnection is reported anyway.
+        let _ = bearer::send(handle, &out[..n]).await;
+    }
+}
