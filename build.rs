@@ -66,6 +66,7 @@ fn main() {
         .allowlist_function("mp_raise_ValueError")
         .allowlist_type("mp_obj_bluetooth_uuid_t")
         .allowlist_type("mp_trouble_stats_t")
+        .allowlist_type("mp_bluetooth_gatts_db_entry_t")
         .allowlist_var("MP_BLUETOOTH_.*")
         .allowlist_var("MP_E.*")
         .allowlist_var("MP_STREAM_.*")

@@ -114,7 +114,6 @@ pub fn count_recovery() {
 /// Builds the stack and its future. Caller holds the backend lock; the stack is off.
 pub fn start(id: Identity) {
     gap::state::reset();
-    crate::gatt::serve::reset_database();
     unsafe {
         let resources = &mut *STATICS.resources.get();
         let mut builder = trouble_host::new(Controller::new(HciTransport::new()), resources);

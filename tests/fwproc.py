@@ -141,15 +141,24 @@ class Firmware:
     async def call(self, expr: str):
         """Evaluates expr in an agent; returns its value (the repr parsed where it is a
         literal, else the repr itself) or fails on an exception there."""
-        assert self.alive(), self.report()
-        since = len(self.lines)
-        await self.send(expr)
-        m = await self.expect(r"^(OK|ERR) (.*)$", since)
+        m = await self._round_trip(expr)
         assert m[1] == "OK", f"{expr} -> {m[2]}\n{self.report()}"
         try:
             return ast.literal_eval(m[2])
         except (ValueError, SyntaxError):
             return m[2]
+
+    async def call_fails(self, expr: str) -> str:
+        """Evaluates expr in an agent, which must raise; returns the exception's repr."""
+        m = await self._round_trip(expr)
+        assert m[1] == "ERR", f"{expr} -> {m[2]} (expected an exception)\n{self.report()}"
+        return m[2]
+
+    async def _round_trip(self, expr: str) -> re.Match:
+        assert self.alive(), self.report()
+        since = len(self.lines)
+        await self.send(expr)
+        return await self.expect(r"^(OK|ERR) (.*)$", since)
 
     async def stop(self) -> None:
         """Ends the process we started, by its own handle, and reaps it."""

@@ -41,6 +41,21 @@ void mp_trouble_port_schedule_delivery(void) {
     MICROPY_PY_BLUETOOTH_EXIT
 }
 
+// MicroPython's gatts db (characteristic values, on the GC heap) lives in a
+// root pointer so the GC keeps it; the Rust side reaches it through these.
+MP_REGISTER_ROOT_POINTER(struct _mp_map_t *bluetooth_trouble_gatts_db);
+
+mp_gatts_db_t mp_trouble_gatts_db(void) {
+    return MP_STATE_VM(bluetooth_trouble_gatts_db);
+}
+
+void mp_trouble_gatts_db_reset(void) {
+    if (MP_STATE_VM(bluetooth_trouble_gatts_db) == NULL) {
+        mp_bluetooth_gatts_db_create(&MP_STATE_VM(bluetooth_trouble_gatts_db));
+    }
+    mp_bluetooth_gatts_db_reset(MP_STATE_VM(bluetooth_trouble_gatts_db));
+}
+
 // _trouble.stats(): what the backend dropped from the controller, so tests
 // and users can see that hostile input was refused rather than lost silently.
 static mp_obj_t trouble_stats(void) {

@@ -24,6 +24,9 @@ void mp_trouble_port_wait_ms(uint32_t ms);
 uint32_t mp_trouble_atomic_begin(void);
 void mp_trouble_atomic_end(uint32_t state);
 uint32_t mp_trouble_ticks_us(void);
+struct _mp_map_t *mp_trouble_gatts_db(void);
+// Empties the gatts db (creating it on first use). Python thread only: it allocates.
+void mp_trouble_gatts_db_reset(void);
 void mp_trouble_random(uint8_t *buf, size_t len);
 
 // Counters of input the backend dropped (for the _trouble module).

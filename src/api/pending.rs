@@ -1,5 +1,5 @@
-//! Entry points whose features are not built yet: GATT server and client
-//! (issue 3), L2CAP channels and pairing (issue 4). Each fails cleanly with
+//! Entry points whose features are not built yet: notifications and the
+//! GATT client (issue 3), L2CAP channels and pairing (issue 4). Each fails cleanly with
 //! EOPNOTSUPP so MicroPython raises OSError instead of pretending to work.
 use crate::sys::{self, mp_int_t, mp_obj_bluetooth_uuid_t};
 
@@ -7,52 +7,7 @@ const UNSUPPORTED: i32 = sys::MP_EOPNOTSUPP as i32;
 
 /// Not built yet (GATT server).
 #[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_register_service_begin(_append: bool) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_register_service(
-    _service_uuid: *mut mp_obj_bluetooth_uuid_t,
-    _characteristic_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
-    _characteristic_flags: *mut u16,
-    _descriptor_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
-    _descriptor_flags: *mut u16,
-    _num_descriptors: *mut u8,
-    _handles: *mut u16,
-    _num_characteristics: usize,
-) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_register_service_end() -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_read(_h: u16, _value: *mut *const u8, _len: *mut usize) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_write(_h: u16, _value: *const u8, _len: usize, _send_update: bool) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
 pub extern "C" fn mp_bluetooth_gatts_notify_indicate(_c: u16, _h: u16, _op: i32, _v: *const u8, _l: usize) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_set_buffer(_h: u16, _len: usize, _append: bool) -> i32 {
     UNSUPPORTED
 }
 

@@ -38,11 +38,23 @@ fn identity() -> Identity {
 /// Starts the stack and waits (bounded) for the controller.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_init() -> i32 {
+    init(true)
+}
+
+/// (Re)starts the stack; `fresh` also empties the GATT database, which a
+/// restart for a new address mode keeps.
+fn init(fresh: bool) -> i32 {
     mp_bluetooth_deinit();
     if unsafe { sys::mp_bluetooth_hci_uart_init(0, 0) } != 0 {
         return sys::MP_ENODEV as i32;
     }
     stack::reset_recoveries();
+    if fresh {
+        // As NimBLE: a fresh start serves only the built-in services until
+        // the application registers its own.
+        crate::gatt::serve::reset_database();
+        unsafe { sys::mp_trouble_gatts_db_reset() };
+    }
     critical_section::with(|_| stack::start(identity()));
     let r = unsafe { sys::mp_trouble_port_start() };
     if r != 0 {
@@ -62,7 +74,7 @@ pub extern "C" fn mp_bluetooth_init() -> i32 {
         // A controller without a public address: identify with a static random one.
         ensure_static_random();
         ADDR_MODE.store(ADDR_RANDOM, Ordering::Relaxed);
-        return mp_bluetooth_init();
+        return init(fresh);
     }
     0
 }
@@ -202,7 +214,7 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
         _ => {}
     }
     ADDR_MODE.store(mode, Ordering::Relaxed);
-    let r = mp_bluetooth_init();
+    let r = init(false);
     if r != 0 {
         sys::mp_raise_OSError(r);
     }

@@ -14,6 +14,7 @@ use crate::att::server::{self, Access, Decision, Event, Hooks, Outcome, Security
 use crate::config::{ATT_PDU_MAX, GAP_NAME_MAX};
 use crate::events;
 use crate::stack::Link;
+use crate::sys;
 
 /// The attribute database every link serves.
 pub static DATABASE: Mutex<RefCell<Database>> = Mutex::new(RefCell::new(Database::new()));
@@ -28,10 +29,21 @@ pub fn new_link() -> ServerLink {
     ServerLink::new(crate::api::settings::preferred_mtu())
 }
 
-/// Values of the built-in GAP characteristics; application values arrive
-/// with service registration.
+/// Attribute values: the built-in GAP ones here, the application's in
+/// MicroPython's gatts db (read and written in place, under the backend lock).
 struct Values {
     name: Vec<u8, GAP_NAME_MAX>,
+}
+
+/// The gatts db entry of an application attribute.
+fn entry(handle: u16) -> Option<&'static mut sys::mp_bluetooth_gatts_db_entry_t> {
+    unsafe {
+        let db = sys::mp_trouble_gatts_db();
+        if db.is_null() {
+            return None;
+        }
+        sys::mp_bluetooth_gatts_db_lookup(db, handle).as_mut()
+    }
 }
 
 /// Appearance 0: "unknown" (Assigned Numbers §2.6).
@@ -42,14 +54,27 @@ impl ValueStore for Values {
         match handle {
             GAP_DEVICE_NAME_HANDLE => &self.name,
             GAP_APPEARANCE_HANDLE => &APPEARANCE,
-            _ => &[],
+            _ => match entry(handle) {
+                Some(e) if !e.data.is_null() => unsafe { core::slice::from_raw_parts(e.data, e.data_len) },
+                _ => &[],
+            },
         }
     }
 
-    fn write(&mut self, _handle: u16, _offset: usize, _data: &[u8]) -> Result<(), ErrorCode> {
-        // The built-in characteristics are read-only (the database says so
-        // before a write gets here).
-        Err(ErrorCode::WRITE_NOT_PERMITTED)
+    /// As NimBLE's backend: a value never outgrows its buffer (the poll may
+    /// not allocate on MicroPython's heap); longer writes are truncated, and
+    /// an append-mode buffer (`gatts_set_buffer(..., True)`) collects writes.
+    fn write(&mut self, handle: u16, offset: usize, data: &[u8]) -> Result<(), ErrorCode> {
+        let Some(e) = entry(handle) else { return Err(ErrorCode::WRITE_NOT_PERMITTED) };
+        if e.data.is_null() {
+            return Err(ErrorCode::INSUFFICIENT_RESOURCES);
+        }
+        let start = if e.append { e.data_len } else { offset.min(e.data_len) };
+        let end = (start + data.len()).min(e.data_alloc);
+        let n = end.saturating_sub(start);
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), e.data.add(start), n) };
+        e.data_len = end.max(start);
+        Ok(())
     }
 }
 

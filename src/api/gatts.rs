@@ -1,0 +1,135 @@
+//! GATT server entry points: service registration and local values.
+//!
+//! The attribute layout lives in `gatt::serve::DATABASE`; values live in
+//! MicroPython's gatts db, whose entries are created here on the Python
+//! thread (they are allocated on its heap).
+use super::{errno, ready};
+use crate::att::uuid::Uuid;
+use crate::gatt::db::DbError;
+use crate::gatt::serve::DATABASE;
+use crate::sys::{self, mp_obj_bluetooth_uuid_t};
+
+fn uuid(u: *const mp_obj_bluetooth_uuid_t) -> Result<Uuid, i32> {
+    let u = unsafe { u.as_ref() }.ok_or(sys::MP_EINVAL as i32)?;
+    match u.type_ {
+        4 => Ok(Uuid::from_u32(u32::from_le_bytes([u.data[0], u.data[1], u.data[2], u.data[3]]))),
+        n => Uuid::from_le_slice(u.data.get(..n as usize).ok_or(sys::MP_EINVAL as i32)?).ok_or(sys::MP_EINVAL as i32),
+    }
+}
+
+fn db_errno(e: DbError) -> i32 {
+    match e {
+        DbError::Full => sys::MP_ENOMEM as i32,
+        _ => sys::MP_EINVAL as i32,
+    }
+}
+
+/// Starts a registration; replacing the database is refused while connected (as NimBLE).
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_register_service_begin(append: bool) -> i32 {
+    errno((|| {
+        ready()?;
+        if !append {
+            if crate::gap::state::link_count() > 0 {
+                return Err(sys::MP_EBUSY as i32);
+            }
+            critical_section::with(|cs| DATABASE.borrow(cs).borrow_mut().begin());
+            unsafe { sys::mp_trouble_gatts_db_reset() };
+        }
+        Ok(())
+    })())
+}
+
+/// Adds one service; fills `handles` with each characteristic's value handle
+/// followed by its descriptors' handles, as modbluetooth.c lays them out.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gatts_register_service(
+    service_uuid: *mut mp_obj_bluetooth_uuid_t,
+    characteristic_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
+    characteristic_flags: *mut u16,
+    descriptor_uuids: *mut *mut mp_obj_bluetooth_uuid_t,
+    descriptor_flags: *mut u16,
+    num_descriptors: *mut u8,
+    handles: *mut u16,
+    num_characteristics: usize,
+) -> i32 {
+    errno((|| {
+        ready()?;
+        let service = uuid(service_uuid)?;
+        let (mut h, mut d) = (0usize, 0usize);
+        let mut created = heapless::Vec::<u16, { crate::config::MAX_ATTRIBUTES }>::new();
+        critical_section::with(|cs| {
+            let mut db = DATABASE.borrow(cs).borrow_mut();
+            db.add_service(service).map_err(db_errno)?;
+            for c in 0..num_characteristics {
+                let u = uuid(*characteristic_uuids.add(c))?;
+                let (value, _cccd) = db.add_characteristic(u, *characteristic_flags.add(c)).map_err(db_errno)?;
+                *handles.add(h) = value;
+                h += 1;
+                let _ = created.push(value);
+                for _ in 0..*num_descriptors.add(c) {
+                    let du = uuid(*descriptor_uuids.add(d))?;
+                    let dh = db.add_descriptor(du, *descriptor_flags.add(d)).map_err(db_errno)?;
+                    *handles.add(h) = dh;
+                    h += 1;
+                    d += 1;
+                    let _ = created.push(dh);
+                }
+            }
+            Ok::<(), i32>(())
+        })?;
+        // Outside the lock: creating entries allocates on MicroPython's heap.
+        let db = sys::mp_trouble_gatts_db();
+        for handle in created {
+            sys::mp_bluetooth_gatts_db_create_entry(db, handle, sys::MP_BLUETOOTH_DEFAULT_ATTR_LEN as usize);
+        }
+        Ok(())
+    })())
+}
+
+/// Ends a registration.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_register_service_end() -> i32 {
+    errno(ready())
+}
+
+/// `gatts_read(handle)`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gatts_read(handle: u16, value: *mut *const u8, len: *mut usize) -> i32 {
+    errno((|| {
+        ready()?;
+        match sys::mp_bluetooth_gatts_db_read(sys::mp_trouble_gatts_db(), handle, value, len) {
+            0 => Ok(()),
+            e => Err(e),
+        }
+    })())
+}
+
+/// `gatts_write(handle, data, send_update)`.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8, len: usize, send_update: bool) -> i32 {
+    errno((|| {
+        ready()?;
+        match sys::mp_bluetooth_gatts_db_write(sys::mp_trouble_gatts_db(), handle, value, len) {
+            0 => {}
+            e => return Err(e),
+        }
+        if send_update {
+            // Pushing updates to subscribers comes with notifications (issue 3).
+            return Err(sys::MP_EOPNOTSUPP as i32);
+        }
+        Ok(())
+    })())
+}
+
+/// `gatts_set_buffer(handle, len, append)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append: bool) -> i32 {
+    errno((|| {
+        ready()?;
+        match unsafe { sys::mp_bluetooth_gatts_db_resize(sys::mp_trouble_gatts_db(), handle, len, append) } {
+            0 => Ok(()),
+            e => Err(e),
+        }
+    })())
+}
