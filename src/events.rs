@@ -27,6 +27,8 @@ pub enum Event {
     MtuExchanged { handle: u16, mtu: u16 },
     /// GATTS_WRITE.
     GattsWrite { handle: u16, value_handle: u16 },
+    /// GATTS_INDICATE_DONE.
+    IndicateDone { handle: u16, value_handle: u16, status: u8 },
 }
 
 static QUEUE: Mutex<RefCell<Deque<Event, EVENT_QUEUE_DEPTH>>> = Mutex::new(RefCell::new(Deque::new()));
@@ -75,6 +77,9 @@ pub extern "C" fn mp_trouble_deliver_events() {
                 Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
                 Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
                 Event::GattsWrite { handle, value_handle } => sys::mp_bluetooth_gatts_on_write(handle, value_handle),
+                Event::IndicateDone { handle, value_handle, status } => {
+                    sys::mp_bluetooth_gatts_on_indicate_complete(handle, value_handle, status)
+                }
             }
         }
     }

@@ -82,3 +82,46 @@ async def test_register_refused_while_connected():
         handle, connection, peer = await connected_peer(fw, device)
         assert (await fw.call_fails(REGISTER)).startswith("OSError(16")  # EBUSY, as NimBLE
         await asyncio.wait_for(connection.disconnect(), TIMEOUT)
+
+
+REGISTER_INDICATE = REGISTER.replace(str(READ | WRITE | NOTIFY), str(READ | NOTIFY | 0x20))
+
+
+@run_async
+async def test_notifications_send_update_and_direct():
+    async with session() as (radio, fw, device):
+        (value_handle, _), = await fw.call(REGISTER)
+        handle, connection, peer = await connected_peer(fw, device)
+        char = await discovered_characteristic(peer)
+        got = asyncio.Queue()
+        await asyncio.wait_for(char.subscribe(got.put_nowait), TIMEOUT)
+        await fw.call(f"ble.gatts_write({value_handle}, b'update-1', True)")
+        assert await asyncio.wait_for(got.get(), TIMEOUT) == b"update-1"
+        await fw.call(f"ble.gatts_notify({handle}, {value_handle}, b'direct')")
+        assert await asyncio.wait_for(got.get(), TIMEOUT) == b"direct"
+        await fw.call(f"ble.gatts_notify({handle}, {value_handle})")  # current value
+        assert await asyncio.wait_for(got.get(), TIMEOUT) == b"update-1"
+        # A burst arrives complete and in order.
+        await fw.call(f"[ble.gatts_notify({handle}, {value_handle}, b'n%d' % i) for i in range(50)]")
+        burst = [await asyncio.wait_for(got.get(), TIMEOUT) for _ in range(50)]
+        assert burst == [b"n%d" % i for i in range(50)]
+        await asyncio.wait_for(connection.disconnect(), TIMEOUT)
+
+
+@run_async
+async def test_indications_are_confirmed():
+    async with session() as (radio, fw, device):
+        (value_handle, _), = await fw.call(REGISTER_INDICATE)
+        handle, connection, peer = await connected_peer(fw, device)
+        char = await discovered_characteristic(peer)
+        got = asyncio.Queue()
+        await asyncio.wait_for(char.subscribe(got.put_nowait, prefer_notify=False), TIMEOUT)
+        since = len(fw.lines)
+        await fw.call(f"ble.gatts_indicate({handle}, {value_handle}, b'ind-1')")
+        assert await asyncio.wait_for(got.get(), TIMEOUT) == b"ind-1"
+        await fw.expect(rf"^EV 20 {handle} {value_handle} 0$", since)
+        since = len(fw.lines)
+        await fw.call(f"ble.gatts_write({value_handle}, b'ind-2', True)")
+        assert await asyncio.wait_for(got.get(), TIMEOUT) == b"ind-2"
+        await fw.expect(rf"^EV 20 {handle} {value_handle} 0$", since)
+        await asyncio.wait_for(connection.disconnect(), TIMEOUT)

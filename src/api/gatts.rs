@@ -3,9 +3,14 @@
 //! The attribute layout lives in `gatt::serve::DATABASE`; values live in
 //! MicroPython's gatts db, whose entries are created here on the Python
 //! thread (they are allocated on its heap).
-use super::{errno, ready};
+use heapless::Vec;
+
+use super::{await_ack, errno, kick, ready};
 use crate::att::uuid::Uuid;
+use crate::config::ATT_PDU_MAX;
+use crate::gap::state::{slot_of, LINKS};
 use crate::gatt::db::DbError;
+use crate::gatt::push::{Push, PUSH, PUSH_ACK, UPDATES};
 use crate::gatt::serve::DATABASE;
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
@@ -115,8 +120,13 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
             e => return Err(e),
         }
         if send_update {
-            // Pushing updates to subscribers comes with notifications (issue 3).
-            return Err(sys::MP_EOPNOTSUPP as i32);
+            // Each link pushes it as its client subscribed (notify or indicate).
+            for (i, link) in critical_section::with(|cs| *LINKS.borrow(cs).borrow()).iter().enumerate() {
+                if link.is_some() {
+                    UPDATES[i].signal(handle);
+                }
+            }
+            kick();
         }
         Ok(())
     })())
@@ -131,5 +141,42 @@ pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append:
             0 => Ok(()),
             e => Err(e),
         }
+    })())
+}
+
+/// `gatts_notify` / `gatts_indicate`: sent whether or not the client
+/// subscribed (MicroPython's contract); waits until it is on its way.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
+    conn: u16,
+    value_handle: u16,
+    op: i32,
+    value: *const u8,
+    len: usize,
+) -> i32 {
+    errno((|| {
+        ready()?;
+        slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
+        let data = if value.is_null() {
+            None
+        } else {
+            let bytes = core::slice::from_raw_parts(value, len);
+            Some(Vec::from_slice(&bytes[..len.min(ATT_PDU_MAX)]).unwrap_or_default())
+        };
+        let indicate = op == sys::MP_BLUETOOTH_GATTS_OP_INDICATE as i32;
+        let seq = PUSH_ACK.next();
+        critical_section::with(|cs| {
+            *PUSH.borrow(cs).borrow_mut() = Some(Push { conn, value_handle, indicate, data, seq })
+        });
+        kick();
+        let r = await_ack(&PUSH_ACK, seq);
+        // Not taken in time (the link is busy or gone): withdraw it.
+        critical_section::with(|cs| {
+            let mut slot = PUSH.borrow(cs).borrow_mut();
+            if slot.as_ref().is_some_and(|p| p.seq == seq) {
+                *slot = None;
+            }
+        });
+        r
     })())
 }

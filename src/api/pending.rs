@@ -5,12 +5,6 @@ use crate::sys::{self, mp_int_t, mp_obj_bluetooth_uuid_t};
 
 const UNSUPPORTED: i32 = sys::MP_EOPNOTSUPP as i32;
 
-/// Not built yet (GATT server).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gatts_notify_indicate(_c: u16, _h: u16, _op: i32, _v: *const u8, _l: usize) -> i32 {
-    UNSUPPORTED
-}
-
 /// Not built yet (pairing).
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gap_pair(_conn: u16) -> i32 {

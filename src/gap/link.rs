@@ -1,15 +1,12 @@
 //! Link slots: one task per possible connection, reporting its life to Python.
 use bt_hci::param::LeConnRole;
 use embassy_futures::join::join_array;
-use embassy_futures::select::{select3, Either3};
-use trouble_host::prelude::ConnectionEvent;
 
 use super::state::{LinkInfo, DISCONNECT_REQ, LINKS};
 use super::Handoff;
-use crate::att::bearer;
 use crate::config::MAX_CONNECTIONS;
 use crate::events::{self, Event};
-use crate::gatt::serve;
+use crate::gatt::session;
 use crate::sys;
 
 /// Runs every link slot.
@@ -35,27 +32,7 @@ async fn slot(i: usize, handoff: &Handoff) {
         let info = LinkInfo { handle, down_irq: down as u8, addr_type, addr };
         critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = Some(info));
         events::push(Event::Link { code: up as u8, handle, addr_type, addr });
-        let mut server = serve::new_link();
-        loop {
-            match select3(conn.next(), DISCONNECT_REQ[i].wait(), bearer::recv(handle)).await {
-                Either3::First(ConnectionEvent::Disconnected { .. }) => break,
-                Either3::First(ConnectionEvent::ConnectionParamsUpdated {
-                    conn_interval,
-                    peripheral_latency,
-                    supervision_timeout,
-                }) => events::push(Event::ConnUpdate {
-                    handle,
-                    interval: (conn_interval.as_micros() / 1250) as u16,
-                    latency: peripheral_latency,
-                    timeout: (supervision_timeout.as_millis() / 10) as u16,
-                    status: 0,
-                }),
-                Either3::First(_) => {}
-                Either3::Second(()) => conn.disconnect(),
-                Either3::Third(pdu) => serve::serve(&conn, &mut server, &pdu).await,
-            }
-        }
-        bearer::close(handle);
+        session::run(&conn, i).await;
         let was_live = critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i].take().is_some());
         if was_live {
             events::push(Event::Link { code: down as u8, handle, addr_type, addr });

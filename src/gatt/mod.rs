@@ -4,4 +4,8 @@
 #![warn(missing_docs)]
 pub mod db;
 #[cfg(not(test))]
+pub mod push;
+#[cfg(not(test))]
 pub mod serve;
+#[cfg(not(test))]
+pub mod session;

@@ -81,6 +81,7 @@ impl ValueStore for Values {
 /// Turns server events into MicroPython events for this link.
 struct ToPython {
     handle: u16,
+    confirmed: bool,
 }
 
 impl Hooks for ToPython {
@@ -94,7 +95,8 @@ impl Hooks for ToPython {
             Event::Written { handle } => {
                 events::push(events::Event::GattsWrite { handle: self.handle, value_handle: handle })
             }
-            Event::CccdChanged { .. } | Event::Confirmation => {}
+            Event::Confirmation => self.confirmed = true,
+            Event::CccdChanged { .. } => {}
         }
     }
 }
@@ -110,13 +112,20 @@ fn security(conn: &Link) -> Security {
     }
 }
 
-/// Answers one PDU from the peer.
-pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8]) {
+/// Runs `f` on the current value of an attribute (under the backend lock).
+pub fn with_value(handle: u16, f: impl FnOnce(&[u8])) {
+    let mut values = Values { name: Vec::new() };
+    crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
+    critical_section::with(|_| f(values.value(handle)))
+}
+
+/// Answers one PDU from the peer; true if it confirmed an indication.
+pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8]) -> bool {
     let handle = conn.handle().raw();
     let mut values = Values { name: Vec::new() };
     crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
     let mut out = [0u8; ATT_PDU_MAX];
-    let mut hooks = ToPython { handle };
+    let mut hooks = ToPython { handle, confirmed: false };
     let outcome = critical_section::with(|cs| {
         let db = DATABASE.borrow(cs).borrow();
         server::handle_request(&db, &mut values, link, security(conn), &mut hooks, pdu, &mut out)
@@ -125,4 +134,5 @@ pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8]) {
         // A failed send means the link is closing; its disconnection is reported anyway.
         let _ = bearer::send(handle, &out[..n]).await;
     }
+    hooks.confirmed
 }

@@ -1,0 +1,52 @@
+//! Notifications and indications from the local server: requests from the C
+//! ABI waiting for their link's task.
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
+
+use critical_section::Mutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+use heapless::Vec;
+
+use crate::config::{ATT_PDU_MAX, MAX_CONNECTIONS};
+use crate::gap::state::Ack;
+
+/// One notification or indication to send.
+pub struct Push {
+    /// The connection.
+    pub conn: u16,
+    /// The characteristic value handle.
+    pub value_handle: u16,
+    /// Indication (confirmed) rather than notification.
+    pub indicate: bool,
+    /// The payload; `None` sends the characteristic's current value.
+    pub data: Option<Vec<u8, ATT_PDU_MAX>>,
+    /// The `PUSH_ACK` number to answer.
+    pub seq: u32,
+}
+
+/// The request being handed over (the C ABI waits on `PUSH_ACK`, so one at a time).
+pub static PUSH: Mutex<RefCell<Option<Push>>> = Mutex::new(RefCell::new(None));
+/// Completion of push requests (errno as the verdict).
+pub static PUSH_ACK: Ack = Ack::new();
+/// Per link slot: a value changed with `send_update`; push it per the link's CCCD.
+pub static UPDATES: [Signal<CriticalSectionRawMutex, u16>; MAX_CONNECTIONS] =
+    [const { Signal::new() }; MAX_CONNECTIONS];
+
+/// The next push request for `conn`.
+pub async fn next(conn: u16) -> Push {
+    poll_fn(|_| {
+        critical_section::with(|cs| {
+            let mut slot = PUSH.borrow(cs).borrow_mut();
+            match slot.take() {
+                Some(p) if p.conn == conn => Poll::Ready(p),
+                other => {
+                    *slot = other;
+                    Poll::Pending
+                }
+            }
+        })
+    })
+    .await
+}
