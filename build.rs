@@ -68,6 +68,7 @@ fn main() {
         .allowlist_type("mp_trouble_stats_t")
         .allowlist_type("mp_bluetooth_gatts_db_entry_t")
         .allowlist_var("MP_BLUETOOTH_.*")
+        .allowlist_var("mp_type_bluetooth_uuid")
         .allowlist_var("MP_E.*")
         .allowlist_var("MP_STREAM_.*")
         .layout_tests(false)

@@ -8,8 +8,9 @@ pub const L2CAP_CHANNELS: usize = 4;
 pub const MAX_BONDS: usize = 8;
 /// HCI commands that may be outstanding at once.
 pub const HCI_COMMAND_SLOTS: usize = 4;
-/// Events buffered between the stack and Python; overflow drops and counts.
-pub const EVENT_QUEUE_DEPTH: usize = 64;
+/// Bytes of events (with their values) buffered between the stack and Python;
+/// overflow drops and counts.
+pub const EVENT_RING_BYTES: usize = 8192;
 /// Legacy advertising and scan response payload size.
 pub const ADV_DATA_MAX: usize = 31;
 /// Longest GAP device name.

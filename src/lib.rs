@@ -15,8 +15,7 @@ pub mod hci;
 
 #[cfg(not(test))]
 mod api;
-#[cfg(not(test))]
-mod events;
+pub mod events;
 #[cfg(not(test))]
 mod gap;
 #[cfg(not(test))]

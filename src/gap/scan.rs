@@ -4,7 +4,6 @@ use core::sync::atomic::Ordering;
 use bt_hci::param::{FilterDuplicates, LeAdvReportsIter};
 use embassy_futures::select::{select, Either};
 use embassy_time::{Duration, Timer};
-use heapless::Vec;
 use trouble_host::prelude::{EventHandler, ScanConfig};
 use trouble_host::scan::Scanner;
 
@@ -91,10 +90,10 @@ impl EventHandler for ScanReports {
         }
         for report in reports {
             let Ok(r) = report else { break };
-            let mut data = Vec::new();
-            if data.extend_from_slice(r.data).is_err() {
+            if r.data.len() > crate::config::ADV_DATA_MAX {
                 continue; // longer than a legacy payload: not a valid report
             }
+            let data = r.data;
             let mut addr = r.addr.into_inner();
             addr.reverse();
             events::push(Event::ScanResult {
