@@ -51,3 +51,7 @@ pub const PREPARE_QUEUE_BYTES: usize = 512;
 pub const PREPARE_QUEUE_ENTRIES: usize = 8;
 /// Shortest encryption key (bytes, 7–16) accepted for attributes that need encryption.
 pub const MIN_ENCRYPTION_KEY_SIZE: u8 = 16;
+/// GATT client procedures waiting per link behind the running one.
+pub const GATTC_QUEUE_DEPTH: usize = 2;
+/// Longest attribute value (Vol 3 Part F §3.2.9).
+pub const MAX_VALUE_LEN: usize = 512;

@@ -14,7 +14,8 @@ use crate::gatt::push::{Push, PUSH, PUSH_ACK, UPDATES};
 use crate::gatt::serve::DATABASE;
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
-fn uuid(u: *const mp_obj_bluetooth_uuid_t) -> Result<Uuid, i32> {
+/// A MicroPython UUID object as an ATT UUID.
+pub fn uuid_of(u: *const mp_obj_bluetooth_uuid_t) -> Result<Uuid, i32> {
     let u = unsafe { u.as_ref() }.ok_or(sys::MP_EINVAL as i32)?;
     match u.type_ {
         4 => Ok(Uuid::from_u32(u32::from_le_bytes([u.data[0], u.data[1], u.data[2], u.data[3]]))),
@@ -60,20 +61,20 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_register_service(
 ) -> i32 {
     errno((|| {
         ready()?;
-        let service = uuid(service_uuid)?;
+        let service = uuid_of(service_uuid)?;
         let (mut h, mut d) = (0usize, 0usize);
         let mut created = heapless::Vec::<u16, { crate::config::MAX_ATTRIBUTES }>::new();
         critical_section::with(|cs| {
             let mut db = DATABASE.borrow(cs).borrow_mut();
             db.add_service(service).map_err(db_errno)?;
             for c in 0..num_characteristics {
-                let u = uuid(*characteristic_uuids.add(c))?;
+                let u = uuid_of(*characteristic_uuids.add(c))?;
                 let (value, _cccd) = db.add_characteristic(u, *characteristic_flags.add(c)).map_err(db_errno)?;
                 *handles.add(h) = value;
                 h += 1;
                 let _ = created.push(value);
                 for _ in 0..*num_descriptors.add(c) {
-                    let du = uuid(*descriptor_uuids.add(d))?;
+                    let du = uuid_of(*descriptor_uuids.add(d))?;
                     let dh = db.add_descriptor(du, *descriptor_flags.add(d)).map_err(db_errno)?;
                     *handles.add(h) = dh;
                     h += 1;

@@ -5,6 +5,7 @@
 //! `OSError` themselves, as NimBLE's do; they raise only with no Rust value
 //! needing a destructor still live.
 mod gap;
+mod gattc;
 mod gatts;
 mod pending;
 pub mod settings;

@@ -1,7 +1,7 @@
 //! Entry points whose features are not built yet: notifications and the
 //! GATT client (issue 3), L2CAP channels and pairing (issue 4). Each fails cleanly with
 //! EOPNOTSUPP so MicroPython raises OSError instead of pretending to work.
-use crate::sys::{self, mp_int_t, mp_obj_bluetooth_uuid_t};
+use crate::sys::{self, mp_int_t};
 
 const UNSUPPORTED: i32 = sys::MP_EOPNOTSUPP as i32;
 
@@ -14,47 +14,6 @@ pub extern "C" fn mp_bluetooth_gap_pair(_conn: u16) -> i32 {
 /// Not built yet (pairing).
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gap_passkey(_conn: u16, _action: u8, _passkey: mp_int_t) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_discover_primary_services(_c: u16, _u: *const mp_obj_bluetooth_uuid_t) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
-    _c: u16,
-    _s: u16,
-    _e: u16,
-    _u: *const mp_obj_bluetooth_uuid_t,
-) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(_c: u16, _s: u16, _e: u16) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_read(_c: u16, _h: u16) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_write(_c: u16, _h: u16, _v: *const u8, _l: usize, _mode: u32) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (GATT client).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_gattc_exchange_mtu(_c: u16) -> i32 {
     UNSUPPORTED
 }
 

@@ -27,14 +27,10 @@ mod transfer;
 use super::codes::{ErrorCode, Kind, Opcode};
 use super::uuid::Uuid;
 use super::wire::Pdu;
+// The same limits as the server's: the MTU range and the longest attribute value.
+use super::server::{MAX_MTU, MAX_VALUE_LEN, MIN_MTU};
 use discover::Found;
 
-/// The ATT_MTU every LE link starts with and never goes below.
-const MIN_MTU: u16 = 23;
-/// The largest ATT_MTU: a 512-byte value plus the 5-byte header of a Prepare Write.
-const MAX_MTU: u16 = 517;
-/// The longest attribute value ATT allows (Vol 3 Part F §3.2.9).
-const MAX_VALUE_LEN: usize = 512;
 /// Status reported when the server's response broke the protocol (see the module docs).
 pub const STATUS_INVALID_RESPONSE: u16 = ErrorCode::INVALID_PDU.0 as u16;
 /// Status reported when a long write's echo didn't match what was sent (see the module docs).

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 #[cfg(not(test))]
 pub mod bearer;
+pub mod client;
 pub mod codes;
 #[cfg(test)]
 mod fuzz;

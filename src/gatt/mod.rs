@@ -6,6 +6,8 @@ pub mod db;
 #[cfg(not(test))]
 pub mod push;
 #[cfg(not(test))]
+pub mod requests;
+#[cfg(not(test))]
 pub mod serve;
 #[cfg(not(test))]
 pub mod session;

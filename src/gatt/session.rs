@@ -1,45 +1,67 @@
-//! One connection's life after it is reported: link events, the ATT server,
-//! and the notifications and indications the application pushes.
+//! One connection's life after it is reported: link events, the ATT server
+//! and client, and the notifications and indications the application pushes.
+use core::future::poll_fn;
+use core::task::Poll;
+
 use embassy_futures::select::{select, select4, Either, Either4};
-use embassy_time::{Instant, Timer};
+use embassy_time::{Duration, Instant, Timer};
 use heapless::Vec;
 use trouble_host::prelude::ConnectionEvent;
 
 use super::push::{self, Push, PUSH_ACK, UPDATES};
+use super::requests::{self, Request};
 use super::serve::{self, DATABASE};
 use crate::att::bearer;
+use crate::att::client::{self, ClientLink, Direction, Output, Procedure};
 use crate::att::server::ServerLink;
-use crate::config::ATT_PDU_MAX;
+use crate::config::{ATT_PDU_MAX, MAX_VALUE_LEN};
 use crate::events::{self, Event};
 use crate::gap::state::DISCONNECT_REQ;
 use crate::stack::Link;
 use crate::sys;
 
 /// ATT's transaction timeout (Vol 3 Part F §3.3.3).
-const ATT_TIMEOUT_S: u64 = 30;
-/// NimBLE's BLE_HS_ETIMEOUT, which its backend reports as INDICATE_DONE's status.
-const STATUS_TIMEOUT: u8 = 13;
+const ATT_TIMEOUT: Duration = Duration::from_secs(30);
+/// NimBLE's BLE_HS_ETIMEOUT, which its backend reports as a timed-out status.
+const STATUS_TIMEOUT: u16 = 13;
 const OP_NOTIFY: u8 = 0x1b;
 const OP_INDICATE: u8 = 0x1d;
+
+/// The client side of a link: the running procedure and what it collects.
+struct Client {
+    link: ClientLink,
+    running: Option<Request>,
+    read: Vec<u8, MAX_VALUE_LEN>,
+    deadline: Option<Instant>,
+}
+
+/// What woke the session.
+enum Wake {
+    Link(ConnectionEvent),
+    Disconnect,
+    Pdu(bearer::Pdu),
+    Push(Push),
+    Update(u16),
+    Request(Request),
+    Timeout,
+}
 
 /// Serves the link in slot `i` until it disconnects.
 pub async fn run(conn: &Link, i: usize) {
     let handle = conn.handle().raw();
     let mut server = serve::new_link();
+    let mut client = Client { link: ClientLink::new(), running: None, read: Vec::new(), deadline: None };
     // The indication awaiting its confirmation: (value handle, deadline).
     let mut indicating: Option<(u16, Instant)> = None;
     UPDATES[i].reset();
+    requests::clear(i);
     loop {
-        let deadline = async {
-            match indicating {
-                Some((_, at)) => Timer::at(at).await,
-                None => core::future::pending().await,
-            }
-        };
-        let outgoing = select(push::next(handle), UPDATES[i].wait());
-        match select4(conn.next(), DISCONNECT_REQ[i].wait(), bearer::recv(handle), select(outgoing, deadline)).await {
-            Either4::First(ConnectionEvent::Disconnected { .. }) => break,
-            Either4::First(ConnectionEvent::ConnectionParamsUpdated {
+        let deadline = [indicating.map(|(_, at)| at), client.deadline].into_iter().flatten().min();
+        let idle = client.running.is_none();
+        let wake = next_wake(conn, i, handle, idle, deadline).await;
+        match wake {
+            Wake::Link(ConnectionEvent::Disconnected { .. }) => break,
+            Wake::Link(ConnectionEvent::ConnectionParamsUpdated {
                 conn_interval,
                 peripheral_latency,
                 supervision_timeout,
@@ -50,46 +72,198 @@ pub async fn run(conn: &Link, i: usize) {
                 timeout: (supervision_timeout.as_millis() / 10) as u16,
                 status: 0,
             }),
-            Either4::First(_) => {}
-            Either4::Second(()) => conn.disconnect(),
-            Either4::Third(pdu) => {
-                if serve::serve(conn, &mut server, &pdu).await {
-                    if let Some((value_handle, _)) = indicating.take() {
-                        events::push(Event::IndicateDone { handle, value_handle, status: 0 });
+            Wake::Link(_) => {}
+            Wake::Disconnect => conn.disconnect(),
+            Wake::Pdu(pdu) => match client::classify(&pdu) {
+                Direction::ToServer => {
+                    if serve::serve(conn, &mut server, &pdu).await {
+                        if let Some((value_handle, _)) = indicating.take() {
+                            events::push(Event::IndicateDone { handle, value_handle, status: 0 });
+                        }
                     }
+                    // An exchange the peer started sets the MTU for both roles.
+                    client.link.set_mtu(server.mtu());
                 }
-            }
-            Either4::Fourth(Either::First(Either::First(p))) => {
+                Direction::Response => respond(handle, &mut client, &mut server, &pdu).await,
+                Direction::Notification { handle: vh } => {
+                    events::push(Event::Data { code: sys::MP_BLUETOOTH_IRQ_GATTC_NOTIFY as u8, handle, value_handle: vh, data: &pdu[3..] })
+                }
+                Direction::Indication { handle: vh } => {
+                    events::push(Event::Data { code: sys::MP_BLUETOOTH_IRQ_GATTC_INDICATE as u8, handle, value_handle: vh, data: &pdu[3..] });
+                    let mut out = [0u8; 1];
+                    let n = client::confirmation(&mut out);
+                    let _ = bearer::send(handle, &out[..n]).await;
+                }
+                Direction::Invalid => {}
+            },
+            Wake::Push(p) => {
                 let r = if p.indicate && indicating.is_some() {
                     Err(sys::MP_EALREADY as i32)
                 } else {
-                    send(handle, &server, &p).await
+                    send_push(handle, &server, &p).await
                 };
                 if r.is_ok() && p.indicate {
-                    indicating =
-                        Some((p.value_handle, Instant::now() + embassy_time::Duration::from_secs(ATT_TIMEOUT_S)));
+                    indicating = Some((p.value_handle, Instant::now() + ATT_TIMEOUT));
                 }
                 PUSH_ACK.complete(p.seq, r.err().unwrap_or(0));
             }
-            Either4::Fourth(Either::First(Either::Second(value_handle))) => {
-                update(handle, &server, value_handle, indicating.is_some()).await.into_iter().for_each(|ind| {
-                    indicating = Some((ind, Instant::now() + embassy_time::Duration::from_secs(ATT_TIMEOUT_S)));
-                });
-            }
-            Either4::Fourth(Either::Second(())) => {
-                // No confirmation: the bearer is unusable (§3.3.3), so the link goes.
-                if let Some((value_handle, _)) = indicating.take() {
-                    events::push(Event::IndicateDone { handle, value_handle, status: STATUS_TIMEOUT });
+            Wake::Update(value_handle) => {
+                if let Some(vh) = update(handle, &server, value_handle, indicating.is_some()).await {
+                    indicating = Some((vh, Instant::now() + ATT_TIMEOUT));
                 }
-                conn.disconnect();
+            }
+            Wake::Request(r) => start(handle, &mut client, r).await,
+            Wake::Timeout => {
+                // No answer in time: the bearer is unusable (§3.3.3), so the link goes.
+                let now = Instant::now();
+                if let Some((value_handle, _)) = indicating.filter(|(_, at)| *at <= now) {
+                    indicating = None;
+                    events::push(Event::IndicateDone { handle, value_handle, status: STATUS_TIMEOUT as u8 });
+                    conn.disconnect();
+                }
+                if client.deadline.is_some_and(|at| at <= now) {
+                    client.deadline = None;
+                    let running = client.running.take();
+                    client.link.abort(STATUS_TIMEOUT, &mut |o| emit(handle, running.as_ref(), &mut client.read, o));
+                    conn.disconnect();
+                }
             }
         }
     }
+    requests::clear(i);
     bearer::close(handle);
 }
 
+async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Option<Instant>) -> Wake {
+    let timer = async {
+        match deadline {
+            Some(at) => Timer::at(at).await,
+            None => core::future::pending().await,
+        }
+    };
+    let request = poll_fn(|_| match idle.then(|| requests::take(i)).flatten() {
+        Some(r) => Poll::Ready(r),
+        None => Poll::Pending,
+    });
+    let outgoing = select(select(push::next(handle), UPDATES[i].wait()), select(request, timer));
+    match select4(conn.next(), DISCONNECT_REQ[i].wait(), bearer::recv(handle), outgoing).await {
+        Either4::First(e) => Wake::Link(e),
+        Either4::Second(()) => Wake::Disconnect,
+        Either4::Third(pdu) => Wake::Pdu(pdu),
+        Either4::Fourth(Either::First(Either::First(p))) => Wake::Push(p),
+        Either4::Fourth(Either::First(Either::Second(vh))) => Wake::Update(vh),
+        Either4::Fourth(Either::Second(Either::First(r))) => Wake::Request(r),
+        Either4::Fourth(Either::Second(Either::Second(()))) => Wake::Timeout,
+    }
+}
+
+/// Starts a queued client procedure.
+async fn start(conn: u16, client: &mut Client, r: Request) {
+    let mut out = [0u8; ATT_PDU_MAX];
+    client.read.clear();
+    match client.link.start(r.procedure, &r.value, &mut out) {
+        Ok(n) => {
+            let sent = bearer::send(conn, &out[..n]).await.is_ok();
+            if client.link.busy() && sent {
+                client.running = Some(r);
+                client.deadline = Some(Instant::now() + ATT_TIMEOUT);
+            } else if client.link.busy() {
+                client.link.abort(STATUS_TIMEOUT, &mut |_| {});
+            }
+        }
+        Err(_) => {
+            // Refused before anything was sent (e.g. a second MTU exchange):
+            // report it as the procedure's failure, as NimBLE reports errors.
+            let status = crate::att::codes::ErrorCode::REQUEST_NOT_SUPPORTED.0 as u16;
+            emit(conn, Some(&r), &mut client.read, Output::Done { status });
+        }
+    }
+}
+
+/// Feeds a response to the running procedure; sends its next request.
+async fn respond(conn: u16, client: &mut Client, server: &mut ServerLink, pdu: &[u8]) {
+    let Some(running) = client.running.take() else { return };
+    let mut out = [0u8; ATT_PDU_MAX];
+    let mut mtu = None;
+    let next = client.link.on_response(pdu, &running.value, &mut out, &mut |o| {
+        if let Output::MtuExchanged { mtu: m } = o {
+            mtu = Some(m);
+        }
+        emit(conn, Some(&running), &mut client.read, o)
+    });
+    if let Some(m) = mtu {
+        server.set_mtu(m);
+    }
+    match next {
+        Some(n) => {
+            client.running = Some(running);
+            client.deadline = Some(Instant::now() + ATT_TIMEOUT);
+            if bearer::send(conn, &out[..n]).await.is_err() {
+                client.running = None;
+            }
+        }
+        None if client.link.busy() => client.running = Some(running),
+        None => client.deadline = None,
+    }
+}
+
+/// Turns a procedure's output into MicroPython events.
+fn emit(conn: u16, running: Option<&Request>, read: &mut Vec<u8, MAX_VALUE_LEN>, o: Output<'_>) {
+    let code = |c: u32| c as u8;
+    match o {
+        Output::Service { start, end, uuid } => events::push(Event::Service { handle: conn, start, end, uuid }),
+        Output::Characteristic { value_handle, end_handle, properties, uuid } => {
+            events::push(Event::Characteristic { handle: conn, value_handle, end_handle, properties, uuid })
+        }
+        Output::Descriptor { handle, uuid } => events::push(Event::Descriptor { handle: conn, dsc_handle: handle, uuid }),
+        Output::ReadChunk { data } => {
+            let room = read.capacity() - read.len();
+            let _ = read.extend_from_slice(&data[..data.len().min(room)]);
+        }
+        Output::MtuExchanged { mtu } => events::push(Event::MtuExchanged { handle: conn, mtu }),
+        Output::Done { status } => match running.map(|r| r.procedure) {
+            Some(Procedure::DiscoverServices { .. }) => {
+                events::push(Event::DiscoverDone { code: code(sys::MP_BLUETOOTH_IRQ_GATTC_SERVICE_DONE), handle: conn, status })
+            }
+            Some(Procedure::DiscoverCharacteristics { .. }) => events::push(Event::DiscoverDone {
+                code: code(sys::MP_BLUETOOTH_IRQ_GATTC_CHARACTERISTIC_DONE),
+                handle: conn,
+                status,
+            }),
+            Some(Procedure::DiscoverDescriptors { .. }) => events::push(Event::DiscoverDone {
+                code: code(sys::MP_BLUETOOTH_IRQ_GATTC_DESCRIPTOR_DONE),
+                handle: conn,
+                status,
+            }),
+            Some(Procedure::Read { handle }) => {
+                if status == 0 {
+                    events::push(Event::Data {
+                        code: code(sys::MP_BLUETOOTH_IRQ_GATTC_READ_RESULT),
+                        handle: conn,
+                        value_handle: handle,
+                        data: read,
+                    });
+                }
+                events::push(Event::Status {
+                    code: code(sys::MP_BLUETOOTH_IRQ_GATTC_READ_DONE),
+                    handle: conn,
+                    value_handle: handle,
+                    status,
+                })
+            }
+            Some(Procedure::Write { handle, with_response: true, .. }) => events::push(Event::Status {
+                code: code(sys::MP_BLUETOOTH_IRQ_GATTC_WRITE_DONE),
+                handle: conn,
+                value_handle: handle,
+                status,
+            }),
+            _ => {}
+        },
+    }
+}
+
 /// Sends one push; the payload is cut to what the link's MTU carries.
-async fn send(conn: u16, server: &ServerLink, p: &Push) -> Result<(), i32> {
+async fn send_push(conn: u16, server: &ServerLink, p: &Push) -> Result<(), i32> {
     let mut pdu: Vec<u8, ATT_PDU_MAX> = Vec::new();
     let _ = pdu.push(if p.indicate { OP_INDICATE } else { OP_NOTIFY });
     let _ = pdu.extend_from_slice(&p.value_handle.to_le_bytes());
@@ -115,6 +289,6 @@ async fn update(conn: u16, server: &ServerLink, value_handle: u16, indicating: b
         return None;
     }
     let p = Push { conn, value_handle, indicate, data: None, seq: 0 };
-    let ok = send(conn, server, &p).await.is_ok();
+    let ok = send_push(conn, server, &p).await.is_ok();
     (ok && indicate).then_some(value_handle)
 }

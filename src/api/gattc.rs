@@ -1,0 +1,84 @@
+//! GATT client entry points: each queues a procedure on its link and returns;
+//! results and the final status arrive as events.
+use heapless::Vec;
+
+use super::gatts::uuid_of;
+use super::{errno, kick, ready};
+use crate::att::client::Procedure;
+use crate::config::MAX_VALUE_LEN;
+use crate::gap::state::slot_of;
+use crate::gatt::requests::{self, Request};
+use crate::sys::{self, mp_obj_bluetooth_uuid_t};
+
+fn queue(conn: u16, procedure: Procedure, value: &[u8]) -> i32 {
+    errno((|| {
+        ready()?;
+        let slot = slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
+        let value = Vec::from_slice(value).map_err(|_| sys::MP_EINVAL as i32)?;
+        if !requests::post(slot, Request { procedure, value }) {
+            return Err(sys::MP_ENOMEM as i32);
+        }
+        kick();
+        Ok(())
+    })())
+}
+
+fn optional_uuid(u: *const mp_obj_bluetooth_uuid_t) -> Result<Option<crate::att::uuid::Uuid>, i32> {
+    if u.is_null() {
+        Ok(None)
+    } else {
+        uuid_of(u).map(Some)
+    }
+}
+
+/// `gattc_discover_services(conn, uuid=None)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_primary_services(conn: u16, uuid: *const mp_obj_bluetooth_uuid_t) -> i32 {
+    match optional_uuid(uuid) {
+        Ok(uuid) => queue(conn, Procedure::DiscoverServices { uuid }, &[]),
+        Err(e) => e,
+    }
+}
+
+/// `gattc_discover_characteristics(conn, start, end, uuid=None)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
+    conn: u16,
+    start: u16,
+    end: u16,
+    uuid: *const mp_obj_bluetooth_uuid_t,
+) -> i32 {
+    match optional_uuid(uuid) {
+        Ok(uuid) => queue(conn, Procedure::DiscoverCharacteristics { start, end, uuid }, &[]),
+        Err(e) => e,
+    }
+}
+
+/// `gattc_discover_descriptors(conn, start, end)`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(conn: u16, start: u16, end: u16) -> i32 {
+    queue(conn, Procedure::DiscoverDescriptors { start, end }, &[])
+}
+
+/// `gattc_read(conn, handle)`: long values continue with Read Blob.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_read(conn: u16, handle: u16) -> i32 {
+    queue(conn, Procedure::Read { handle }, &[])
+}
+
+/// `gattc_write(conn, handle, data, mode)`: mode 1 waits for the response
+/// (long values with Prepare/Execute Write), mode 0 is a Write Command.
+#[no_mangle]
+pub unsafe extern "C" fn mp_bluetooth_gattc_write(conn: u16, handle: u16, value: *const u8, len: usize, mode: u32) -> i32 {
+    if len > MAX_VALUE_LEN {
+        return sys::MP_EINVAL as i32;
+    }
+    let value = if len == 0 { &[][..] } else { core::slice::from_raw_parts(value, len) };
+    queue(conn, Procedure::Write { handle, len, with_response: mode == 1 }, value)
+}
+
+/// `gattc_exchange_mtu(conn)`: offers `config('mtu')`.
+#[no_mangle]
+pub extern "C" fn mp_bluetooth_gattc_exchange_mtu(conn: u16) -> i32 {
+    queue(conn, Procedure::ExchangeMtu { mtu: super::settings::preferred_mtu() }, &[])
+}
