@@ -54,10 +54,12 @@ pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
     }
 }
 
-/// `gattc_discover_descriptors(conn, start, end)`.
+/// `gattc_discover_descriptors(conn, start, end)`. As NimBLE, `start` is the
+/// characteristic's value handle and is not reported itself: discovery
+/// begins after it.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(conn: u16, start: u16, end: u16) -> i32 {
-    queue(conn, Procedure::DiscoverDescriptors { start, end }, &[])
+    queue(conn, Procedure::DiscoverDescriptors { start: start.saturating_add(1), end }, &[])
 }
 
 /// `gattc_read(conn, handle)`: long values continue with Read Blob.

@@ -104,6 +104,10 @@ unsafe fn deliver(e: Event<'_>) {
         Event::Status { code, handle, value_handle, status } => {
             sys::mp_bluetooth_gattc_on_read_write_status(code, handle, value_handle, status)
         }
+        Event::ReadRequest { handle, value_handle } => {
+            let r = sys::mp_bluetooth_gatts_on_read_request(handle, value_handle);
+            crate::gatt::serve::answer(handle, value_handle, r as i32);
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub enum Event<'a> {
     Data { code: u8, handle: u16, value_handle: u16, data: &'a [u8] },
     /// GATTC_READ_DONE or GATTC_WRITE_DONE (`code`).
     Status { code: u8, handle: u16, value_handle: u16, status: u16 },
+    /// GATTS_READ_REQUEST: Python's answer goes back to the link.
+    ReadRequest { handle: u16, value_handle: u16 },
 }
 
 struct W<'b> {
@@ -169,6 +171,11 @@ impl<'a> Event<'a> {
                 w.u16(value_handle)?;
                 w.data(data)?;
             }
+            Event::ReadRequest { handle, value_handle } => {
+                w.u8(14)?;
+                w.u16(handle)?;
+                w.u16(value_handle)?;
+            }
             Event::Status { code, handle, value_handle, status } => {
                 w.u8(13)?;
                 w.u8(code)?;
@@ -215,6 +222,7 @@ impl<'a> Event<'a> {
             11 => Event::DiscoverDone { code: r.u8()?, handle: r.u16()?, status: r.u16()? },
             12 => Event::Data { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, data: r.data()? },
             13 => Event::Status { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, status: r.u16()? },
+            14 => Event::ReadRequest { handle: r.u16()?, value_handle: r.u16()? },
             _ => return None,
         })
     }
@@ -242,6 +250,7 @@ mod tests {
             Event::DiscoverDone { code: 10, handle: 1, status: 0 },
             Event::Data { code: 15, handle: 1, value_handle: 12, data: &[0xaa; 300] },
             Event::Status { code: 17, handle: 1, value_handle: 12, status: 3 },
+            Event::ReadRequest { handle: 1, value_handle: 12 },
         ];
         let mut buf = [0u8; 400];
         for e in all {

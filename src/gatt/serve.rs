@@ -11,10 +11,27 @@ use super::db::{Database, GAP_APPEARANCE_HANDLE, GAP_DEVICE_NAME_HANDLE};
 use crate::att::bearer;
 use crate::att::codes::ErrorCode;
 use crate::att::server::{self, Access, Decision, Event, Hooks, Outcome, Security, ServerLink, ValueStore};
-use crate::config::{ATT_PDU_MAX, GAP_NAME_MAX};
+use crate::config::{ATT_PDU_MAX, GAP_NAME_MAX, MAX_CONNECTIONS};
 use crate::events;
 use crate::stack::Link;
 use crate::sys;
+
+/// Python's GATTS_READ_REQUEST answers, per link slot: (value handle, result).
+static ANSWERS: Mutex<RefCell<[Option<(u16, i32)>; MAX_CONNECTIONS]>> =
+    Mutex::new(RefCell::new([None; MAX_CONNECTIONS]));
+
+/// Records Python's answer for the link `conn` (called on the Python thread).
+pub fn answer(conn: u16, value_handle: u16, result: i32) {
+    if let Some(slot) = crate::gap::state::slot_of(conn) {
+        critical_section::with(|cs| ANSWERS.borrow(cs).borrow_mut()[slot] = Some((value_handle, result)));
+        unsafe { sys::mp_trouble_port_wake() };
+    }
+}
+
+/// Takes the answer waiting for slot `i`.
+pub fn take_answer(i: usize) -> Option<(u16, i32)> {
+    critical_section::with(|cs| ANSWERS.borrow(cs).borrow_mut().get_mut(i)?.take())
+}
 
 /// The attribute database every link serves.
 pub static DATABASE: Mutex<RefCell<Database>> = Mutex::new(RefCell::new(Database::new()));
@@ -78,15 +95,26 @@ impl ValueStore for Values {
     }
 }
 
+/// The application's answers to GATTS_READ_REQUEST for the request being
+/// served (a Read Multiple may need several before it can be answered).
+pub type Answers = Vec<(u16, Decision), 8>;
+
 /// Turns server events into MicroPython events for this link.
-struct ToPython {
+struct ToPython<'a> {
     handle: u16,
     confirmed: bool,
+    answers: &'a Answers,
 }
 
-impl Hooks for ToPython {
-    fn decide(&mut self, _handle: u16, _access: Access) -> Decision {
-        Decision::Allow
+impl Hooks for ToPython<'_> {
+    /// Reads of application values wait for Python's GATTS_READ_REQUEST
+    /// answer (on every port; NimBLE asks only on STM32). Writes need no
+    /// decision: MicroPython has no write-authorization hook.
+    fn decide(&mut self, handle: u16, access: Access) -> Decision {
+        match access {
+            Access::Write => Decision::Allow,
+            Access::Read => self.answers.iter().find(|(h, _)| *h == handle).map_or(Decision::Ask, |(_, d)| *d),
+        }
     }
 
     fn event(&mut self, event: Event) {
@@ -119,20 +147,42 @@ pub fn with_value(handle: u16, f: impl FnOnce(&[u8])) {
     critical_section::with(|_| f(values.value(handle)))
 }
 
-/// Answers one PDU from the peer; true if it confirmed an indication.
-pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8]) -> bool {
+/// What serving a PDU came to.
+pub struct Served {
+    /// It confirmed our indication.
+    pub confirmed: bool,
+    /// Nothing was answered yet: Python must decide about reading this handle.
+    pub ask: Option<u16>,
+}
+
+/// The GATTS_READ_REQUEST answer as the server's decision (0 allows).
+pub fn decision(result: i32) -> Decision {
+    match u8::try_from(result) {
+        Ok(0) => Decision::Allow,
+        Ok(code) => Decision::Deny(ErrorCode(code)),
+        Err(_) => Decision::Deny(ErrorCode::UNLIKELY_ERROR),
+    }
+}
+
+/// Answers one PDU from the peer, or says which read Python must decide first.
+pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8], answers: &Answers) -> Served {
     let handle = conn.handle().raw();
     let mut values = Values { name: Vec::new() };
     crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
     let mut out = [0u8; ATT_PDU_MAX];
-    let mut hooks = ToPython { handle, confirmed: false };
+    let mut hooks = ToPython { handle, confirmed: false, answers };
     let outcome = critical_section::with(|cs| {
         let db = DATABASE.borrow(cs).borrow();
         server::handle_request(&db, &mut values, link, security(conn), &mut hooks, pdu, &mut out)
     });
-    if let Outcome::Respond(n) = outcome {
-        // A failed send means the link is closing; its disconnection is reported anyway.
-        let _ = bearer::send(handle, &out[..n]).await;
+    let confirmed = hooks.confirmed;
+    match outcome {
+        Outcome::Respond(n) => {
+            // A failed send means the link is closing; its disconnection is reported anyway.
+            let _ = bearer::send(handle, &out[..n]).await;
+            Served { confirmed, ask: None }
+        }
+        Outcome::Ask { handle, .. } => Served { confirmed, ask: Some(handle) },
+        Outcome::Silent => Served { confirmed, ask: None },
     }
-    hooks.confirmed
 }

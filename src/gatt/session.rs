@@ -43,6 +43,7 @@ enum Wake {
     Push(Push),
     Update(u16),
     Request(Request),
+    Answer(u16, i32),
     Timeout,
 }
 
@@ -53,12 +54,18 @@ pub async fn run(conn: &Link, i: usize) {
     let mut client = Client { link: ClientLink::new(), running: None, read: Vec::new(), deadline: None };
     // The indication awaiting its confirmation: (value handle, deadline).
     let mut indicating: Option<(u16, Instant)> = None;
+    // A request held until Python answers GATTS_READ_REQUEST, and the answers so far.
+    let mut asking: Option<bearer::Pdu> = None;
+    let mut answers = serve::Answers::new();
     UPDATES[i].reset();
+    serve::take_answer(i);
     requests::clear(i);
     loop {
         let deadline = [indicating.map(|(_, at)| at), client.deadline].into_iter().flatten().min();
         let idle = client.running.is_none();
-        let wake = next_wake(conn, i, handle, idle, deadline).await;
+        // While a request waits for Python, the client's next request waits too (ATT allows
+        // one outstanding request per direction, and this one isn't answered).
+        let wake = next_wake(conn, i, handle, idle, deadline, asking.is_some()).await;
         match wake {
             Wake::Link(ConnectionEvent::Disconnected { .. }) => break,
             Wake::Link(ConnectionEvent::ConnectionParamsUpdated {
@@ -76,10 +83,16 @@ pub async fn run(conn: &Link, i: usize) {
             Wake::Disconnect => conn.disconnect(),
             Wake::Pdu(pdu) => match client::classify(&pdu) {
                 Direction::ToServer => {
-                    if serve::serve(conn, &mut server, &pdu).await {
+                    answers.clear();
+                    let served = serve::serve(conn, &mut server, &pdu, &answers).await;
+                    if served.confirmed {
                         if let Some((value_handle, _)) = indicating.take() {
                             events::push(Event::IndicateDone { handle, value_handle, status: 0 });
                         }
+                    }
+                    if let Some(vh) = served.ask {
+                        events::push(Event::ReadRequest { handle, value_handle: vh });
+                        asking = Some(pdu);
                     }
                     // An exchange the peer started sets the MTU for both roles.
                     client.link.set_mtu(server.mtu());
@@ -113,6 +126,16 @@ pub async fn run(conn: &Link, i: usize) {
                 }
             }
             Wake::Request(r) => start(handle, &mut client, r).await,
+            Wake::Answer(vh, result) => {
+                let _ = answers.push((vh, serve::decision(result)));
+                if let Some(pdu) = asking.take() {
+                    let served = serve::serve(conn, &mut server, &pdu, &answers).await;
+                    if let Some(vh) = served.ask {
+                        events::push(Event::ReadRequest { handle, value_handle: vh });
+                        asking = Some(pdu);
+                    }
+                }
+            }
             Wake::Timeout => {
                 // No answer in time: the bearer is unusable (§3.3.3), so the link goes.
                 let now = Instant::now();
@@ -134,7 +157,7 @@ pub async fn run(conn: &Link, i: usize) {
     bearer::close(handle);
 }
 
-async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Option<Instant>) -> Wake {
+async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Option<Instant>, asking: bool) -> Wake {
     let timer = async {
         match deadline {
             Some(at) => Timer::at(at).await,
@@ -146,10 +169,19 @@ async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Opt
         None => Poll::Pending,
     });
     let outgoing = select(select(push::next(handle), UPDATES[i].wait()), select(request, timer));
-    match select4(conn.next(), DISCONNECT_REQ[i].wait(), bearer::recv(handle), outgoing).await {
+    // The peer's next PDU waits while Python decides about the held request.
+    let incoming = async {
+        if asking {
+            let (vh, r) = poll_fn(|_| serve::take_answer(i).map_or(Poll::Pending, Poll::Ready)).await;
+            Wake::Answer(vh, r)
+        } else {
+            Wake::Pdu(bearer::recv(handle).await)
+        }
+    };
+    match select4(conn.next(), DISCONNECT_REQ[i].wait(), incoming, outgoing).await {
         Either4::First(e) => Wake::Link(e),
         Either4::Second(()) => Wake::Disconnect,
-        Either4::Third(pdu) => Wake::Pdu(pdu),
+        Either4::Third(w) => w,
         Either4::Fourth(Either::First(Either::First(p))) => Wake::Push(p),
         Either4::Fourth(Either::First(Either::Second(vh))) => Wake::Update(vh),
         Either4::Fourth(Either::Second(Either::First(r))) => Wake::Request(r),
