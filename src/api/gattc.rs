@@ -11,11 +11,15 @@ use crate::gatt::requests::{self, Request};
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
 fn queue(conn: u16, procedure: Procedure, value: &[u8]) -> i32 {
+    queue_write(conn, procedure, value, false)
+}
+
+fn queue_write(conn: u16, procedure: Procedure, value: &[u8], long: bool) -> i32 {
     errno((|| {
         ready()?;
         let slot = slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
         let value = Vec::from_slice(value).map_err(|_| sys::MP_EINVAL as i32)?;
-        if !requests::post(slot, Request { procedure, value }) {
+        if !requests::post(slot, Request { procedure, value, long }) {
             return Err(sys::MP_ENOMEM as i32);
         }
         kick();
@@ -59,6 +63,19 @@ pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
 /// begins after it.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(conn: u16, start: u16, end: u16) -> i32 {
+    if start >= end && start != 0 {
+        // Nothing after the value handle: done at once, as NimBLE reports it.
+        if let Err(e) = ready().and_then(|()| slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)) {
+            return e;
+        }
+        crate::events::push(crate::events::Event::DiscoverDone {
+            code: sys::MP_BLUETOOTH_IRQ_GATTC_DESCRIPTOR_DONE as u8,
+            handle: conn,
+            status: 0,
+        });
+        kick();
+        return 0;
+    }
     queue(conn, Procedure::DiscoverDescriptors { start: start.saturating_add(1), end }, &[])
 }
 
@@ -68,15 +85,27 @@ pub extern "C" fn mp_bluetooth_gattc_read(conn: u16, handle: u16) -> i32 {
     queue(conn, Procedure::Read { handle }, &[])
 }
 
-/// `gattc_write(conn, handle, data, mode)`: mode 1 waits for the response
-/// (long values with Prepare/Execute Write), mode 0 is a Write Command.
+/// Mode of `gattc_write` beyond MicroPython's 0 and 1: a long write.
+const MODE_LONG: u32 = 2;
+
+/// `gattc_write(conn, handle, data, mode)`: mode 0 is a Write Command, mode 1
+/// a Write Request (cut to MTU-3 like NimBLE, which MicroPython's own tests
+/// expect), mode 2 writes values of any length up to 512 bytes with
+/// Prepare/Execute Write (the "long write" GATT procedure) and reports
+/// WRITE_DONE like mode 1.
 #[no_mangle]
-pub unsafe extern "C" fn mp_bluetooth_gattc_write(conn: u16, handle: u16, value: *const u8, len: usize, mode: u32) -> i32 {
-    if len > MAX_VALUE_LEN {
+pub unsafe extern "C" fn mp_bluetooth_gattc_write(
+    conn: u16,
+    handle: u16,
+    value: *const u8,
+    len: usize,
+    mode: u32,
+) -> i32 {
+    if len > MAX_VALUE_LEN || mode > MODE_LONG {
         return sys::MP_EINVAL as i32;
     }
     let value = if len == 0 { &[][..] } else { core::slice::from_raw_parts(value, len) };
-    queue(conn, Procedure::Write { handle, len, with_response: mode == 1 }, value)
+    queue_write(conn, Procedure::Write { handle, len, with_response: mode != 0 }, value, mode == MODE_LONG)
 }
 
 /// `gattc_exchange_mtu(conn)`: offers `config('mtu')`.

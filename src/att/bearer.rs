@@ -51,6 +51,12 @@ pub fn on_fragment(handle: u16, first: bool, data: &[u8]) {
     })
 }
 
+/// True if some link's inbox is full: the transport then stops reading the
+/// controller (whose flow control holds the peer back) rather than drop PDUs.
+pub fn any_full() -> bool {
+    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().flatten().any(|l| l.inbox.is_full()))
+}
+
 /// Forgets a closed link's state.
 pub fn close(handle: u16) {
     critical_section::with(|cs| {
@@ -62,15 +68,24 @@ pub fn close(handle: u16) {
     })
 }
 
-/// The next PDU from the peer on `handle`.
+/// The next PDU from the peer on `handle`, once Python has room for the
+/// events it may cause.
 pub async fn recv(handle: u16) -> Pdu {
-    poll_fn(|_| {
+    poll_fn(|cx| {
+        if !crate::events::has_room() {
+            // Event delivery wakes the stack when it frees room.
+            return Poll::Pending;
+        }
         let pdu = critical_section::with(|cs| {
             let mut links = LINKS.borrow(cs).borrow_mut();
             links.iter_mut().flatten().find(|l| l.handle == handle).and_then(|l| l.inbox.pop_front())
         });
         // Arrivals are handled in the same top-level poll as this task (the
-        // runner is polled first), so no waker needs to be kept here.
+        // runner is polled first), so no waker needs to be kept for them; a
+        // taken PDU may unblock the transport, so poll again.
+        if pdu.is_some() {
+            cx.waker().wake_by_ref();
+        }
         pdu.map_or(Poll::Pending, Poll::Ready)
     })
     .await

@@ -320,9 +320,7 @@ impl ClientLink {
         }
         let step = match Pdu::parse(pdu) {
             // The reserved code 0 would read as success; it is a broken response instead.
-            Ok(Pdu::ErrorRsp { request: r, code, .. }) if r == request && code.0 != 0 => {
-                self.on_error(code, out, emit)
-            }
+            Ok(Pdu::ErrorRsp { request: r, code, .. }) if r == request && code.0 != 0 => self.on_error(code, out, emit),
             Ok(p) => self.on_pdu(p, value, out, emit),
             Err(_) => self.fail(STATUS_INVALID_RESPONSE, out),
         };

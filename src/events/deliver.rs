@@ -28,6 +28,13 @@ pub fn push(e: Event<'_>) {
     }
 }
 
+/// True if a burst of the largest events still fits: the ATT layer takes
+/// no more PDUs from the air until it does, so a fast peer is slowed down
+/// (through the controller's flow control) instead of losing events.
+pub fn has_room() -> bool {
+    critical_section::with(|cs| RING.borrow(cs).borrow().space() >= 4 * (RECORD_MAX + 2))
+}
+
 /// True if events wait for delivery.
 pub fn pending() -> bool {
     critical_section::with(|cs| !RING.borrow(cs).borrow().is_empty())
@@ -59,6 +66,8 @@ pub extern "C" fn mp_trouble_deliver_events() {
         // a callback (via nlr) skips no destructor.
         unsafe { deliver(e) }
     }
+    // Room again: a link holding back ATT PDUs may go on.
+    unsafe { sys::mp_trouble_port_wake() };
 }
 
 unsafe fn deliver(e: Event<'_>) {
@@ -79,7 +88,14 @@ unsafe fn deliver(e: Event<'_>) {
         ),
         Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
         Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
-        Event::GattsWrite { handle, value_handle } => sys::mp_bluetooth_gatts_on_write(handle, value_handle),
+        Event::GattsWrite { handle, value_handle, data } => {
+            // The stack keeps serving while Python catches up, so later writes
+            // may have changed the value already; put this write's value back
+            // so `gatts_read` in the handler sees what this event is about, as
+            // with NimBLE, which runs the handler inside the write.
+            crate::gatt::serve::restore_written(value_handle, data);
+            sys::mp_bluetooth_gatts_on_write(handle, value_handle)
+        }
         Event::IndicateDone { handle, value_handle, status } => {
             sys::mp_bluetooth_gatts_on_indicate_complete(handle, value_handle, status)
         }
@@ -95,7 +111,9 @@ unsafe fn deliver(e: Event<'_>) {
             let mut u = uuid_obj(&uuid);
             sys::mp_bluetooth_gattc_on_descriptor_result(handle, dsc_handle, &mut u)
         }
-        Event::DiscoverDone { code, handle, status } => sys::mp_bluetooth_gattc_on_discover_complete(code, handle, status),
+        Event::DiscoverDone { code, handle, status } => {
+            sys::mp_bluetooth_gattc_on_discover_complete(code, handle, status)
+        }
         Event::Data { code, handle, value_handle, data } => {
             let mut ptr = data.as_ptr();
             let mut len = data.len() as u16;

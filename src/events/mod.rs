@@ -11,6 +11,6 @@ pub mod ring;
 #[cfg(not(test))]
 mod deliver;
 #[cfg(not(test))]
-pub use deliver::{clear, pending, push};
+pub use deliver::{clear, has_room, pending, push};
 
 pub use record::Event;

@@ -14,8 +14,8 @@ pub enum Event<'a> {
     ScanDone,
     /// MTU_EXCHANGED.
     MtuExchanged { handle: u16, mtu: u16 },
-    /// GATTS_WRITE.
-    GattsWrite { handle: u16, value_handle: u16 },
+    /// GATTS_WRITE, with the value as written (see `deliver`).
+    GattsWrite { handle: u16, value_handle: u16, data: &'a [u8] },
     /// GATTS_INDICATE_DONE.
     IndicateDone { handle: u16, value_handle: u16, status: u8 },
     /// GATTC_SERVICE_RESULT.
@@ -126,10 +126,11 @@ impl<'a> Event<'a> {
                 w.u16(handle)?;
                 w.u16(mtu)?;
             }
-            Event::GattsWrite { handle, value_handle } => {
+            Event::GattsWrite { handle, value_handle, data } => {
                 w.u8(6)?;
                 w.u16(handle)?;
                 w.u16(value_handle)?;
+                w.data(data)?;
             }
             Event::IndicateDone { handle, value_handle, status } => {
                 w.u8(7)?;
@@ -208,7 +209,7 @@ impl<'a> Event<'a> {
             },
             4 => Event::ScanDone,
             5 => Event::MtuExchanged { handle: r.u16()?, mtu: r.u16()? },
-            6 => Event::GattsWrite { handle: r.u16()?, value_handle: r.u16()? },
+            6 => Event::GattsWrite { handle: r.u16()?, value_handle: r.u16()?, data: r.data()? },
             7 => Event::IndicateDone { handle: r.u16()?, value_handle: r.u16()?, status: r.u8()? },
             8 => Event::Service { handle: r.u16()?, start: r.u16()?, end: r.u16()?, uuid: r.uuid()? },
             9 => Event::Characteristic {
@@ -242,10 +243,16 @@ mod tests {
             Event::ScanResult { addr_type: 0, addr: [9; 6], adv_type: 4, rssi: -60, data: &data },
             Event::ScanDone,
             Event::MtuExchanged { handle: 1, mtu: 185 },
-            Event::GattsWrite { handle: 1, value_handle: 12 },
+            Event::GattsWrite { handle: 1, value_handle: 12, data: &data },
             Event::IndicateDone { handle: 1, value_handle: 12, status: 13 },
             Event::Service { handle: 1, start: 10, end: 20, uuid },
-            Event::Characteristic { handle: 1, value_handle: 12, end_handle: 14, properties: 0x1a, uuid: Uuid::from(0x2a00u16) },
+            Event::Characteristic {
+                handle: 1,
+                value_handle: 12,
+                end_handle: 14,
+                properties: 0x1a,
+                uuid: Uuid::from(0x2a00u16),
+            },
             Event::Descriptor { handle: 1, dsc_handle: 13, uuid: Uuid::CCCD },
             Event::DiscoverDone { code: 10, handle: 1, status: 0 },
             Event::Data { code: 15, handle: 1, value_handle: 12, data: &[0xaa; 300] },

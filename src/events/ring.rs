@@ -21,6 +21,11 @@ impl<const N: usize> Ring<N> {
         Self { buf: [0; N], head: 0, len: 0 }
     }
 
+    /// Bytes free for records (including their 2-byte length prefixes).
+    pub fn space(&self) -> usize {
+        N - self.len
+    }
+
     /// True if no record waits.
     pub fn is_empty(&self) -> bool {
         self.len == 0

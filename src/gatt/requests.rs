@@ -14,6 +14,9 @@ pub struct Request {
     pub procedure: Procedure,
     /// The value to write (empty otherwise).
     pub value: Vec<u8, MAX_VALUE_LEN>,
+    /// A write may use Prepare/Execute Write (mode 2); otherwise, as NimBLE,
+    /// a value longer than one Write Request carries is cut to MTU-3.
+    pub long: bool,
 }
 
 type Queue = Deque<Request, GATTC_QUEUE_DEPTH>;

@@ -33,6 +33,21 @@ pub fn take_answer(i: usize) -> Option<(u16, i32)> {
     critical_section::with(|cs| ANSWERS.borrow(cs).borrow_mut().get_mut(i)?.take())
 }
 
+/// Puts a written value back into MicroPython's db just before its
+/// GATTS_WRITE is delivered (Python thread; no allocation: a value never
+/// outgrows its buffer). Append buffers are left alone.
+pub fn restore_written(value_handle: u16, data: &[u8]) {
+    critical_section::with(|_| {
+        if let Some(e) = entry(value_handle) {
+            if !e.append && !e.data.is_null() {
+                let n = data.len().min(e.data_alloc);
+                unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), e.data, n) };
+                e.data_len = n;
+            }
+        }
+    })
+}
+
 /// The attribute database every link serves.
 pub static DATABASE: Mutex<RefCell<Database>> = Mutex::new(RefCell::new(Database::new()));
 
@@ -104,6 +119,8 @@ struct ToPython<'a> {
     handle: u16,
     confirmed: bool,
     answers: &'a Answers,
+    /// Attributes written by this request, reported once it is done.
+    written: Vec<u16, 8>,
 }
 
 impl Hooks for ToPython<'_> {
@@ -121,7 +138,7 @@ impl Hooks for ToPython<'_> {
         match event {
             Event::MtuExchanged { mtu } => events::push(events::Event::MtuExchanged { handle: self.handle, mtu }),
             Event::Written { handle } => {
-                events::push(events::Event::GattsWrite { handle: self.handle, value_handle: handle })
+                let _ = self.written.push(handle);
             }
             Event::Confirmation => self.confirmed = true,
             Event::CccdChanged { .. } => {}
@@ -170,10 +187,16 @@ pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8], answers: &Ans
     let mut values = Values { name: Vec::new() };
     crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
     let mut out = [0u8; ATT_PDU_MAX];
-    let mut hooks = ToPython { handle, confirmed: false, answers };
+    let mut hooks = ToPython { handle, confirmed: false, answers, written: Vec::new() };
     let outcome = critical_section::with(|cs| {
         let db = DATABASE.borrow(cs).borrow();
-        server::handle_request(&db, &mut values, link, security(conn), &mut hooks, pdu, &mut out)
+        let outcome = server::handle_request(&db, &mut values, link, security(conn), &mut hooks, pdu, &mut out);
+        for &vh in hooks.written.iter() {
+            // Append buffers collect writes; Python reads the whole of them.
+            let data = if entry(vh).is_some_and(|e| e.append) { &[][..] } else { values.value(vh) };
+            events::push(events::Event::GattsWrite { handle, value_handle: vh, data });
+        }
+        outcome
     });
     let confirmed = hooks.confirmed;
     match outcome {

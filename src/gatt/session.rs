@@ -98,11 +98,19 @@ pub async fn run(conn: &Link, i: usize) {
                     client.link.set_mtu(server.mtu());
                 }
                 Direction::Response => respond(handle, &mut client, &mut server, &pdu).await,
-                Direction::Notification { handle: vh } => {
-                    events::push(Event::Data { code: sys::MP_BLUETOOTH_IRQ_GATTC_NOTIFY as u8, handle, value_handle: vh, data: &pdu[3..] })
-                }
+                Direction::Notification { handle: vh } => events::push(Event::Data {
+                    code: sys::MP_BLUETOOTH_IRQ_GATTC_NOTIFY as u8,
+                    handle,
+                    value_handle: vh,
+                    data: &pdu[3..],
+                }),
                 Direction::Indication { handle: vh } => {
-                    events::push(Event::Data { code: sys::MP_BLUETOOTH_IRQ_GATTC_INDICATE as u8, handle, value_handle: vh, data: &pdu[3..] });
+                    events::push(Event::Data {
+                        code: sys::MP_BLUETOOTH_IRQ_GATTC_INDICATE as u8,
+                        handle,
+                        value_handle: vh,
+                        data: &pdu[3..],
+                    });
                     let mut out = [0u8; 1];
                     let n = client::confirmation(&mut out);
                     let _ = bearer::send(handle, &out[..n]).await;
@@ -190,9 +198,16 @@ async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Opt
 }
 
 /// Starts a queued client procedure.
-async fn start(conn: u16, client: &mut Client, r: Request) {
+async fn start(conn: u16, client: &mut Client, mut r: Request) {
     let mut out = [0u8; ATT_PDU_MAX];
     client.read.clear();
+    if let Procedure::Write { handle, with_response: true, .. } = r.procedure {
+        let room = (client.link.mtu() as usize).saturating_sub(3);
+        if !r.long && r.value.len() > room {
+            r.value.truncate(room);
+            r.procedure = Procedure::Write { handle, len: room, with_response: true };
+        }
+    }
     match client.link.start(r.procedure, &r.value, &mut out) {
         Ok(n) => {
             let sent = bearer::send(conn, &out[..n]).await.is_ok();
@@ -247,16 +262,20 @@ fn emit(conn: u16, running: Option<&Request>, read: &mut Vec<u8, MAX_VALUE_LEN>,
         Output::Characteristic { value_handle, end_handle, properties, uuid } => {
             events::push(Event::Characteristic { handle: conn, value_handle, end_handle, properties, uuid })
         }
-        Output::Descriptor { handle, uuid } => events::push(Event::Descriptor { handle: conn, dsc_handle: handle, uuid }),
+        Output::Descriptor { handle, uuid } => {
+            events::push(Event::Descriptor { handle: conn, dsc_handle: handle, uuid })
+        }
         Output::ReadChunk { data } => {
             let room = read.capacity() - read.len();
             let _ = read.extend_from_slice(&data[..data.len().min(room)]);
         }
         Output::MtuExchanged { mtu } => events::push(Event::MtuExchanged { handle: conn, mtu }),
         Output::Done { status } => match running.map(|r| r.procedure) {
-            Some(Procedure::DiscoverServices { .. }) => {
-                events::push(Event::DiscoverDone { code: code(sys::MP_BLUETOOTH_IRQ_GATTC_SERVICE_DONE), handle: conn, status })
-            }
+            Some(Procedure::DiscoverServices { .. }) => events::push(Event::DiscoverDone {
+                code: code(sys::MP_BLUETOOTH_IRQ_GATTC_SERVICE_DONE),
+                handle: conn,
+                status,
+            }),
             Some(Procedure::DiscoverCharacteristics { .. }) => events::push(Event::DiscoverDone {
                 code: code(sys::MP_BLUETOOTH_IRQ_GATTC_CHARACTERISTIC_DONE),
                 handle: conn,

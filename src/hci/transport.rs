@@ -105,6 +105,11 @@ impl Transport for HciTransport {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
+                // A full ATT inbox: leave the bytes with the controller until the
+                // link's task has taken a PDU (it wakes the stack when it does).
+                if crate::att::bearer::any_full() {
+                    return Poll::Pending;
+                }
                 loop {
                     let c = unsafe { sys::mp_bluetooth_hci_uart_readchar() };
                     if c < 0 {
@@ -126,6 +131,9 @@ impl Transport for HciTransport {
                             let pkt = st.framer.packet();
                             if let (Some(handle), Some(data)) = (acl::handle_of(pkt), pkt.get(4..)) {
                                 crate::att::bearer::on_fragment(handle, pkt[1] & 0x30 != 0x10, data);
+                            }
+                            if crate::att::bearer::any_full() {
+                                return Poll::Pending;
                             }
                         }
                         Err(_) => {}

@@ -288,7 +288,8 @@ fn long_read(value: &[u8], mtu: u16) -> (Vec<Vec<u8>>, Vec<Got>) {
 
 /// The chunks of a read joined, and its final status.
 fn joined(got: &[Got]) -> (Vec<u8>, Option<&Got>) {
-    let data = got.iter().filter_map(|g| if let Got::Chunk(d) = g { Some(d.clone()) } else { None }).flatten().collect();
+    let data =
+        got.iter().filter_map(|g| if let Got::Chunk(d) = g { Some(d.clone()) } else { None }).flatten().collect();
     (data, got.last())
 }
 
@@ -438,9 +439,9 @@ fn a_write_that_fits_is_never_long() {
 fn long_write_echo_mismatch_cancels() {
     type Spoil = fn(&mut Vec<u8>);
     let spoilers: [Spoil; 4] = [
-        |r| r[6] ^= 1,    // a value byte
-        |r| r[1] ^= 1,    // the handle
-        |r| r[3] ^= 1,    // the offset
+        |r| r[6] ^= 1, // a value byte
+        |r| r[1] ^= 1, // the handle
+        |r| r[3] ^= 1, // the offset
         |r| {
             r.pop(); // a byte short
         },
@@ -561,7 +562,8 @@ fn abort_ends_a_running_procedure_once() {
 fn pdus_that_are_not_responses_are_left_alone() {
     let mut c = C::new(23);
     c.start(Procedure::Read { handle: 3 });
-    for other in [&[0x1b, 0x03, 0x00, 0x01][..], &[0x1d, 0x03, 0x00], &[0x0a, 0x03, 0x00], &[0x1e], &[], &[0x52, 1, 0]] {
+    for other in [&[0x1b, 0x03, 0x00, 0x01][..], &[0x1d, 0x03, 0x00], &[0x0a, 0x03, 0x00], &[0x1e], &[], &[0x52, 1, 0]]
+    {
         assert_eq!(c.feed(other), None, "{other:02x?}");
         assert!(c.link.busy());
     }
@@ -640,7 +642,11 @@ fn malformed_and_mismatched_responses_at_every_stage() {
     ];
     for (p, good, bad) in &cases {
         let (got, next) = after_bad(*p, &v, good, bad);
-        assert_eq!((got, next), (vec![Got::Done(STATUS_INVALID_RESPONSE)], None), "{p:?} after {good:02x?}: {bad:02x?}");
+        assert_eq!(
+            (got, next),
+            (vec![Got::Done(STATUS_INVALID_RESPONSE)], None),
+            "{p:?} after {good:02x?}: {bad:02x?}"
+        );
     }
     // During a long write, a broken response cancels the queue before reporting.
     let long = Procedure::Write { handle: 3, len: 60, with_response: true };

@@ -1,7 +1,9 @@
 //! Reading and writing values (Part G §4.8, §4.9): long reads with Read Blob, long writes with
 //! Prepare Write and Execute Write, and writes without response.
 
-use super::{emit, ClientLink, Error, Output, State, Step, MAX_VALUE_LEN, STATUS_ECHO_MISMATCH, STATUS_INVALID_RESPONSE};
+use super::{
+    emit, ClientLink, Error, Output, State, Step, MAX_VALUE_LEN, STATUS_ECHO_MISMATCH, STATUS_INVALID_RESPONSE,
+};
 use crate::att::codes::ErrorCode;
 use crate::att::wire::Pdu;
 
@@ -36,7 +38,8 @@ pub(super) fn start_write(
     }
     let part = value.len().min(mtu - PREPARE_HEADER);
     let first = value.get(..part).ok_or(Error::InvalidLength)?;
-    let n = emit(Pdu::PrepareWriteReq { handle, offset: 0, value: first }, out, link.mtu).ok_or(Error::BufferTooSmall)?;
+    let n =
+        emit(Pdu::PrepareWriteReq { handle, offset: 0, value: first }, out, link.mtu).ok_or(Error::BufferTooSmall)?;
     // Both fit in u16: the value is at most 512 bytes.
     link.state = State::Prepare { handle, len: value.len() as u16, offset: 0, part: part as u16 };
     Ok(n)

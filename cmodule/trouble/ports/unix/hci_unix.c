@@ -151,10 +151,9 @@ static void *poll_thread(void *arg) {
     while (running) {
         mp_bluetooth_hci_poll();
         int64_t us = mp_trouble_next_timeout_us();
+        // Bytes left in rx_buf mean the stack paused reading on purpose (a
+        // full ATT inbox); it asks for the next poll itself when it resumes.
         int timeout_ms = us < 0 ? -1 : (int)((us + 999) / 1000);
-        if (rx_pos < rx_len) {
-            timeout_ms = 0;
-        }
         struct pollfd fds[2] = {
             { hci_hung_up ? -1 : hci_fd, POLLIN, 0 },
             { wake_fd, POLLIN, 0 },

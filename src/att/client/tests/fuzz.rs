@@ -18,6 +18,10 @@ impl XorShift {
         u16::from_le_bytes([self.next(), self.next()])
     }
 
+    fn one_in(&mut self, n: u8) -> bool {
+        self.next().is_multiple_of(n)
+    }
+
     fn below(&mut self, n: usize) -> usize {
         usize::from(self.u16()) % n.max(1)
     }
@@ -25,8 +29,8 @@ impl XorShift {
 
 /// A random procedure, often with a small range so discoveries end by the range too.
 fn procedure(rng: &mut XorShift) -> Procedure {
-    let start = if rng.next() % 4 == 0 { rng.u16() } else { 1 + rng.below(40) as u16 };
-    let end = if rng.next() % 4 == 0 { 0xffff } else { start.saturating_add(rng.below(60) as u16) };
+    let start = if rng.one_in(4) { rng.u16() } else { 1 + rng.below(40) as u16 };
+    let end = if rng.one_in(4) { 0xffff } else { start.saturating_add(rng.below(60) as u16) };
     let uuid = match rng.next() % 4 {
         0 => Some(Uuid::Uuid16(0x2a00 + u16::from(rng.next() % 3))),
         1 => Some(Uuid::Uuid128([rng.next() % 2; 16])),
@@ -37,7 +41,7 @@ fn procedure(rng: &mut XorShift) -> Procedure {
         1 => Procedure::DiscoverCharacteristics { start, end, uuid },
         2 => Procedure::DiscoverDescriptors { start, end },
         3 => Procedure::Read { handle: start },
-        4 => Procedure::Write { handle: start, len: rng.below(600), with_response: rng.next() % 8 != 0 },
+        4 => Procedure::Write { handle: start, len: rng.below(600), with_response: !rng.one_in(8) },
         _ => Procedure::ExchangeMtu { mtu: rng.u16() % 600 },
     }
 }
@@ -63,7 +67,7 @@ fn response(rng: &mut XorShift, req: &[u8], mtu: u16) -> Vec<u8> {
     match rng.next() % 10 {
         // An Error Response, usually naming the request.
         0 | 1 => {
-            let op = if rng.next() % 4 == 0 { rng.next() } else { req_op };
+            let op = if rng.one_in(4) { rng.next() } else { req_op };
             let code = [0x0a, 0x0a, 0x0b, 0x00, 0x01, 0x07, rng.next()][rng.below(7)];
             v.extend([0x01, op, rng.next(), rng.next(), code]);
         }
@@ -81,7 +85,7 @@ fn response(rng: &mut XorShift, req: &[u8], mtu: u16) -> Vec<u8> {
             let n = 1 + rng.below(4);
             match req_op {
                 0x10 => {
-                    let wide = rng.next() % 3 == 0;
+                    let wide = rng.one_in(3);
                     v.push(if wide { 20 } else { 6 });
                     let mut h = start;
                     for _ in 0..n {
@@ -104,7 +108,7 @@ fn response(rng: &mut XorShift, req: &[u8], mtu: u16) -> Vec<u8> {
                     }
                 }
                 0x08 => {
-                    let wide = rng.next() % 3 == 0;
+                    let wide = rng.one_in(3);
                     v.push(if wide { 21 } else { 7 });
                     let mut h = start;
                     for _ in 0..n {
@@ -118,7 +122,7 @@ fn response(rng: &mut XorShift, req: &[u8], mtu: u16) -> Vec<u8> {
                     }
                 }
                 0x04 => {
-                    let wide = rng.next() % 3 == 0;
+                    let wide = rng.one_in(3);
                     v.push(if wide { 2 } else { 1 });
                     let mut h = start;
                     for _ in 0..n {
@@ -130,13 +134,13 @@ fn response(rng: &mut XorShift, req: &[u8], mtu: u16) -> Vec<u8> {
                 }
                 0x0a | 0x0c => {
                     // Full responses often, so long reads go on.
-                    let len = if rng.next() % 2 == 0 { usize::from(mtu) - 1 } else { rng.below(usize::from(mtu) + 2) };
+                    let len = if rng.one_in(2) { usize::from(mtu) - 1 } else { rng.below(usize::from(mtu) + 2) };
                     v.extend((0..len).map(|_| rng.next()));
                 }
                 // The echo, sometimes spoiled.
                 0x16 => {
                     v.extend(req.get(1..).unwrap_or(&[]));
-                    if rng.next() % 8 == 0 {
+                    if rng.one_in(8) {
                         let i = rng.below(v.len());
                         v[i] ^= 1 << (rng.next() % 8);
                     }
@@ -167,6 +171,8 @@ fn round_start(req: &[u8]) -> Option<u16> {
 fn random_responses_never_break_the_client() {
     let mut rng = XorShift(0x5eed_c11e_47ab_1e00);
     let mut ended = [0usize; 3];
+    // Successful procedures that took several rounds (long reads and writes, discoveries).
+    let mut deep = 0;
     for _ in 0..20_000 {
         let mut c = C::new([23, 23, 48, 185, 517][rng.below(5)]);
         let p = procedure(&mut rng);
@@ -223,6 +229,9 @@ fn random_responses_never_break_the_client() {
                 None => {
                     assert_eq!(ends, 1, "{p:?}: {got:?}");
                     assert!(matches!(got.last(), Some(Got::Done(_) | Got::Mtu(_))));
+                    if rounds >= 3 && matches!(got.last(), Some(Got::Done(0))) {
+                        deep += 1;
+                    }
                     ended[match got.last() {
                         Some(Got::Done(0) | Got::Mtu(_)) => 0,
                         Some(Got::Done(STATUS_INVALID_RESPONSE)) => 1,
@@ -235,4 +244,5 @@ fn random_responses_never_break_the_client() {
     }
     // The generator reaches success, broken responses and server errors alike.
     assert!(ended.iter().all(|&n| n > 1000), "{ended:?}");
+    assert!(deep > 200, "{deep}");
 }

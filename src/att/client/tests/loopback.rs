@@ -61,7 +61,15 @@ impl Peer {
 
     fn answer(&mut self, req: &[u8]) -> Vec<u8> {
         let mut out = [0u8; 600];
-        match handle_request(&self.db, &mut self.store, &mut self.link, Security::default(), &mut AllowAll, req, &mut out) {
+        match handle_request(
+            &self.db,
+            &mut self.store,
+            &mut self.link,
+            Security::default(),
+            &mut AllowAll,
+            req,
+            &mut out,
+        ) {
             Outcome::Respond(n) => out[..n].to_vec(),
             other => panic!("{req:02x?} gave {other:?}"),
         }
