@@ -218,9 +218,15 @@ async fn start(conn: u16, client: &mut Client, mut r: Request) {
                 client.link.abort(STATUS_TIMEOUT, &mut |_| {});
             }
         }
+        Err(client::Error::AlreadyExchanged) => {
+            // ATT allows one exchange per link: a second request reports the
+            // MTU in force again (one documented answer for aioble's
+            // `exchange_mtu`, which waits for this event).
+            events::push(Event::MtuExchanged { handle: conn, mtu: client.link.mtu() });
+        }
         Err(_) => {
-            // Refused before anything was sent (e.g. a second MTU exchange):
-            // report it as the procedure's failure, as NimBLE reports errors.
+            // Refused before anything was sent: report it as the procedure's
+            // failure, as NimBLE reports errors.
             let status = crate::att::codes::ErrorCode::REQUEST_NOT_SUPPORTED.0 as u16;
             emit(conn, Some(&r), &mut client.read, Output::Done { status });
         }
