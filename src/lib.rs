@@ -12,6 +12,8 @@ pub mod att;
 pub mod config;
 pub mod gatt;
 pub mod hci;
+#[cfg(test)]
+mod testutil;
 
 #[cfg(not(test))]
 mod api;

@@ -3,16 +3,7 @@
 use super::codes::Opcode;
 use super::wire::{Error, Pdu};
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u8 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 24) as u8
-    }
-}
+use crate::testutil::XorShift;
 
 /// Random bytes, mostly behind a known opcode and with small lengths so list parsers get exercised.
 fn pdu(rng: &mut XorShift) -> Vec<u8> {

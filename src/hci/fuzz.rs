@@ -8,16 +8,7 @@ use bt_hci::FromHciBytes;
 use super::filter::Filter;
 use super::h4::{Framer, Kind};
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u8 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 24) as u8
-    }
-}
+use crate::testutil::XorShift;
 
 /// Random bytes, biased towards plausible H4 headers so parsers get exercised.
 fn stream(rng: &mut XorShift, len: usize) -> Vec<u8> {

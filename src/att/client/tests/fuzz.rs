@@ -4,28 +4,7 @@
 use super::*;
 use crate::att::codes::Kind;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u8 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 24) as u8
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.next(), self.next()])
-    }
-
-    fn one_in(&mut self, n: u8) -> bool {
-        self.next().is_multiple_of(n)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::from(self.u16()) % n.max(1)
-    }
-}
+use crate::testutil::XorShift;
 
 /// A random procedure, often with a small range so discoveries end by the range too.
 fn procedure(rng: &mut XorShift) -> Procedure {
