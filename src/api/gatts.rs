@@ -10,7 +10,7 @@ use crate::att::uuid::Uuid;
 use crate::config::ATT_PDU_MAX;
 use crate::gap::state::{slot_of, LINKS};
 use crate::gatt::db::DbError;
-use crate::gatt::push::{Push, PUSH, PUSH_ACK, UPDATES};
+use crate::gatt::push::{Push, PUSH, PUSH_ACK};
 use crate::gatt::serve::DATABASE;
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
@@ -121,13 +121,14 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
             e => return Err(e),
         }
         if send_update {
-            // Each link pushes it as its client subscribed (notify or indicate).
-            for (i, link) in critical_section::with(|cs| *LINKS.borrow(cs).borrow()).iter().enumerate() {
-                if link.is_some() {
-                    UPDATES[i].signal(handle);
-                }
+            // Each link pushes it as its client subscribed (notify or indicate),
+            // in turn and before this returns, as NimBLE does: the next write
+            // can't overtake or merge with this one.
+            for link in critical_section::with(|cs| *LINKS.borrow(cs).borrow()).iter().flatten() {
+                let p =
+                    Push { conn: link.handle, value_handle: handle, indicate: false, data: None, update: true, seq: 0 };
+                let _ = hand_over(p);
             }
-            kick();
         }
         Ok(())
     })())
@@ -165,19 +166,23 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
             Some(Vec::from_slice(&bytes[..len.min(ATT_PDU_MAX)]).unwrap_or_default())
         };
         let indicate = op == sys::MP_BLUETOOTH_GATTS_OP_INDICATE as i32;
-        let seq = PUSH_ACK.next();
-        critical_section::with(|cs| {
-            *PUSH.borrow(cs).borrow_mut() = Some(Push { conn, value_handle, indicate, data, seq })
-        });
-        kick();
-        let r = await_ack(&PUSH_ACK, seq);
-        // Not taken in time (the link is busy or gone): withdraw it.
-        critical_section::with(|cs| {
-            let mut slot = PUSH.borrow(cs).borrow_mut();
-            if slot.as_ref().is_some_and(|p| p.seq == seq) {
-                *slot = None;
-            }
-        });
-        r
+        hand_over(Push { conn, value_handle, indicate, data, update: false, seq: 0 })
     })())
+}
+
+/// Gives a push to its link's task and waits until it is on its way.
+fn hand_over(mut p: Push) -> Result<(), i32> {
+    let seq = PUSH_ACK.next();
+    p.seq = seq;
+    critical_section::with(|cs| *PUSH.borrow(cs).borrow_mut() = Some(p));
+    kick();
+    let r = await_ack(&PUSH_ACK, seq);
+    // Not taken in time (the link is busy or gone): withdraw it.
+    critical_section::with(|cs| {
+        let mut slot = PUSH.borrow(cs).borrow_mut();
+        if slot.as_ref().is_some_and(|p| p.seq == seq) {
+            *slot = None;
+        }
+    });
+    r
 }

@@ -5,11 +5,9 @@ use core::future::poll_fn;
 use core::task::Poll;
 
 use critical_section::Mutex;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::signal::Signal;
 use heapless::Vec;
 
-use crate::config::{ATT_PDU_MAX, MAX_CONNECTIONS};
+use crate::config::ATT_PDU_MAX;
 use crate::gap::state::Ack;
 
 /// One notification or indication to send.
@@ -22,6 +20,9 @@ pub struct Push {
     pub indicate: bool,
     /// The payload; `None` sends the characteristic's current value.
     pub data: Option<Vec<u8, ATT_PDU_MAX>>,
+    /// `send_update`: notify or indicate as the link's client subscribed
+    /// (`indicate` and `data` are then unused).
+    pub update: bool,
     /// The `PUSH_ACK` number to answer.
     pub seq: u32,
 }
@@ -30,10 +31,6 @@ pub struct Push {
 pub static PUSH: Mutex<RefCell<Option<Push>>> = Mutex::new(RefCell::new(None));
 /// Completion of push requests (errno as the verdict).
 pub static PUSH_ACK: Ack = Ack::new();
-/// Per link slot: a value changed with `send_update`; push it per the link's CCCD.
-pub static UPDATES: [Signal<CriticalSectionRawMutex, u16>; MAX_CONNECTIONS] =
-    [const { Signal::new() }; MAX_CONNECTIONS];
-
 /// The next push request for `conn`.
 pub async fn next(conn: u16) -> Push {
     poll_fn(|_| {

@@ -8,7 +8,7 @@ use embassy_time::{Duration, Instant, Timer};
 use heapless::Vec;
 use trouble_host::prelude::ConnectionEvent;
 
-use super::push::{self, Push, PUSH_ACK, UPDATES};
+use super::push::{self, Push, PUSH_ACK};
 use super::requests::{self, Request};
 use super::serve::{self, DATABASE};
 use crate::att::bearer;
@@ -41,7 +41,6 @@ enum Wake {
     Disconnect,
     Pdu(bearer::Pdu),
     Push(Push),
-    Update(u16),
     Request(Request),
     Answer(u16, i32),
     Timeout,
@@ -57,7 +56,8 @@ pub async fn run(conn: &Link, i: usize) {
     // A request held until Python answers GATTS_READ_REQUEST, and the answers so far.
     let mut asking: Option<bearer::Pdu> = None;
     let mut answers = serve::Answers::new();
-    UPDATES[i].reset();
+    // A send_update indication waiting for the one in flight.
+    let mut deferred: Option<u16> = None;
     serve::take_answer(i);
     requests::clear(i);
     loop {
@@ -89,6 +89,11 @@ pub async fn run(conn: &Link, i: usize) {
                         if let Some((value_handle, _)) = indicating.take() {
                             events::push(Event::IndicateDone { handle, value_handle, status: 0 });
                         }
+                        if let Some(vh) = deferred.take() {
+                            if let Updated::Indicated = update(handle, &server, vh, false).await {
+                                indicating = Some((vh, Instant::now() + ATT_TIMEOUT));
+                            }
+                        }
                     }
                     if let Some(vh) = served.ask {
                         events::push(Event::ReadRequest { handle, value_handle: vh });
@@ -117,6 +122,16 @@ pub async fn run(conn: &Link, i: usize) {
                 }
                 Direction::Invalid => {}
             },
+            Wake::Push(p) if p.update => {
+                // An indication waits for the one in flight; the newest is sent
+                // (with the value current then) once that one is confirmed.
+                match update(handle, &server, p.value_handle, indicating.is_some()).await {
+                    Updated::Indicated => indicating = Some((p.value_handle, Instant::now() + ATT_TIMEOUT)),
+                    Updated::Deferred => deferred = Some(p.value_handle),
+                    Updated::Notified | Updated::NotSubscribed => {}
+                }
+                PUSH_ACK.complete(p.seq, 0);
+            }
             Wake::Push(p) => {
                 let r = if p.indicate && indicating.is_some() {
                     Err(sys::MP_EALREADY as i32)
@@ -127,11 +142,6 @@ pub async fn run(conn: &Link, i: usize) {
                     indicating = Some((p.value_handle, Instant::now() + ATT_TIMEOUT));
                 }
                 PUSH_ACK.complete(p.seq, r.err().unwrap_or(0));
-            }
-            Wake::Update(value_handle) => {
-                if let Some(vh) = update(handle, &server, value_handle, indicating.is_some()).await {
-                    indicating = Some((vh, Instant::now() + ATT_TIMEOUT));
-                }
             }
             Wake::Request(r) => start(handle, &mut client, r).await,
             Wake::Answer(vh, result) => {
@@ -176,7 +186,7 @@ async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Opt
         Some(r) => Poll::Ready(r),
         None => Poll::Pending,
     });
-    let outgoing = select(select(push::next(handle), UPDATES[i].wait()), select(request, timer));
+    let outgoing = select(push::next(handle), select(request, timer));
     // The peer's next PDU waits while Python decides about the held request.
     let incoming = async {
         if asking {
@@ -190,8 +200,7 @@ async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Opt
         Either4::First(e) => Wake::Link(e),
         Either4::Second(()) => Wake::Disconnect,
         Either4::Third(w) => w,
-        Either4::Fourth(Either::First(Either::First(p))) => Wake::Push(p),
-        Either4::Fourth(Either::First(Either::Second(vh))) => Wake::Update(vh),
+        Either4::Fourth(Either::First(p)) => Wake::Push(p),
         Either4::Fourth(Either::Second(Either::First(r))) => Wake::Request(r),
         Either4::Fourth(Either::Second(Either::Second(()))) => Wake::Timeout,
     }
@@ -336,16 +345,33 @@ async fn send_push(conn: u16, server: &ServerLink, p: &Push) -> Result<(), i32> 
     bearer::send(conn, &pdu).await.map_err(|_| sys::MP_ENOTCONN as i32)
 }
 
-/// `send_update`: notify or indicate the new value as this link subscribed.
-/// Returns the value handle if an indication went out.
-async fn update(conn: u16, server: &ServerLink, value_handle: u16, indicating: bool) -> Option<u16> {
-    let cccd = critical_section::with(|cs| DATABASE.borrow(cs).borrow().cccd_of(value_handle))?;
+/// What `send_update` did on a link.
+enum Updated {
+    Notified,
+    Indicated,
+    /// Subscribed to indications, one in flight: send after its confirmation.
+    Deferred,
+    NotSubscribed,
+}
+
+/// `send_update`: notify or indicate the current value as this link subscribed.
+async fn update(conn: u16, server: &ServerLink, value_handle: u16, indicating: bool) -> Updated {
+    let Some(cccd) = critical_section::with(|cs| DATABASE.borrow(cs).borrow().cccd_of(value_handle)) else {
+        return Updated::NotSubscribed;
+    };
     let subscribed = server.cccd(cccd);
-    let indicate = subscribed & 0b10 != 0 && !indicating;
-    if subscribed & 0b01 == 0 && !indicate {
-        return None;
+    // As NimBLE: with both bits set, a notification.
+    let indicate = subscribed == 0b10;
+    if indicate && indicating {
+        return Updated::Deferred;
     }
-    let p = Push { conn, value_handle, indicate, data: None, seq: 0 };
-    let ok = send_push(conn, server, &p).await.is_ok();
-    (ok && indicate).then_some(value_handle)
+    if subscribed & 0b11 == 0 {
+        return Updated::NotSubscribed;
+    }
+    let p = Push { conn, value_handle, indicate, data: None, update: true, seq: 0 };
+    match (send_push(conn, server, &p).await.is_ok(), indicate) {
+        (true, true) => Updated::Indicated,
+        (true, false) => Updated::Notified,
+        (false, _) => Updated::NotSubscribed,
+    }
 }
