@@ -1,8 +1,13 @@
 """Benchmarks over the virtual radio, printed as numbers (never asserted).
 
-GAP figures so far: time for active(True), connection set-up time, and the
-firmware's CPU use while idle in each state (the transport thread sleeps in
-poll() until the controller or a timer needs it, so idle should be ~0 %).
+GAP: time for active(True), connection set-up time, and the firmware's CPU use
+while idle in each state (the transport thread sleeps in poll() until the
+controller or a timer needs it, so idle should be ~0 %).
+
+GATT, between two firmware instances on fresh controllers (MTU 247 after the
+exchange, 244-byte values): write-without-response and notification throughput,
+write-with-response and indication round trips, and both firmware processes'
+CPU time per MB of write-without-response traffic.
 
 Usage (repo root, project venv): python python/bench.py [--micropython PATH]
 """
@@ -10,8 +15,10 @@ Usage (repo root, project venv): python python/bench.py [--micropython PATH]
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -51,10 +58,279 @@ b.active(0)
 """
 
 
+# GATT bench agents: a script defines helpers, then evaluates one expression per stdin line
+# and answers `OK <repr>` / `ERR <repr>` (as tests/fwproc.py's agent). Timings are taken inside
+# the firmware with ticks_us, so pipe latency to this process is not in them.
+GATT_COMMON = """
+import bluetooth, time, sys, select
+ble = bluetooth.BLE()
+SVC = bluetooth.UUID('6e400001-b5a3-f393-e0a9-e50e24dcca9e')
+CHR = bluetooth.UUID('6e400002-b5a3-f393-e0a9-e50e24dcca9e')
+n = {}     # events seen, by code
+last = {}  # latest data of each event (buffers copied: they are only valid in the handler)
+def irq(e, d):
+    n[e] = n.get(e, 0) + 1
+    last[e] = tuple(bytes(x) if isinstance(x, memoryview) else x for x in d)
+def wait(e, count, idle=False, ms=5000):
+    # Busy by default: the VM runs scheduled BLE callbacks at every backward jump, so a
+    # round trip is measured without sleep granularity. idle=True sleeps 1 ms per check
+    # (for the CPU measurement, where spinning would be counted).
+    t = time.ticks_ms()
+    while n.get(e, 0) < count:
+        if time.ticks_diff(time.ticks_ms(), t) > ms:
+            raise OSError('timeout: event %d seen %d of %d' % (e, n.get(e, 0), count))
+        if idle:
+            time.sleep_ms(1)
+retries = 0
+def retry(f, *a):
+    # ENOMEM while the link's queue and buffers are full (NimBLE does the same): sleep 1 ms
+    # and retry, so waiting costs no CPU. Upstream perf_gatt_char_write.py retries too.
+    global retries
+    t = time.ticks_ms()
+    while True:
+        try:
+            return f(*a)
+        except OSError as e:
+            if e.errno != 12 or time.ticks_diff(time.ticks_ms(), t) > 5000:
+                raise
+            retries += 1
+            time.sleep_ms(1)
+"""
+GATT_LOOP = """
+ble.irq(irq)
+ble.active(True)
+ble.config(mtu=247)  # only while active (ENODEV before), as with NimBLE
+print('READY')
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+while True:
+    if p.poll(10):
+        line = sys.stdin.readline()
+        if not line:
+            break
+        try:
+            print('OK', repr(eval(line)))
+        except Exception as e:
+            print('ERR', repr(e))
+"""
+GATT_PERIPHERAL = GATT_COMMON + """
+def serve():
+    global vh
+    # READ | WRITE_NO_RESPONSE | WRITE | NOTIFY | INDICATE
+    ((vh,),) = ble.gatts_register_services(((SVC, ((CHR, 0x3E),)),))
+    ble.gatts_set_buffer(vh, 244)  # the default 20 bytes would cut the values
+    ble.gap_advertise(20000, b'\\x02\\x01\\x06\\x05\\x09bnch')
+def notify(count, size):
+    conn = last[1][0]
+    data = bytearray(size)
+    k = n.get(20, 0)
+    t = time.ticks_us()
+    for i in range(count):
+        data[0] = i & 255
+        retry(ble.gatts_notify, conn, vh, data)
+    # Indications follow the notifications on the same bearer: once this one is confirmed
+    # the central has received every notification.
+    retry(ble.gatts_indicate, conn, vh, b'end')
+    wait(20, k + 1)
+    return time.ticks_diff(time.ticks_us(), t)
+def indicate(count):
+    conn = last[1][0]
+    k = n.get(20, 0)
+    t = time.ticks_us()
+    for i in range(count):
+        ble.gatts_indicate(conn, vh, b'i%d' % i)
+        wait(20, k + i + 1)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    return dt if last[20][2] == 0 else -1
+""" + GATT_LOOP
+GATT_CENTRAL = GATT_COMMON + """
+def connect(addr):
+    global conn, vh
+    ble.gap_connect(0, addr, 5000)
+    wait(7, 1)
+    conn = last[7][0]
+    ble.gattc_exchange_mtu(conn)
+    wait(21, 1)
+    ble.gattc_discover_characteristics(conn, 1, 0xFFFF, CHR)
+    wait(12, 1)
+    end, vh = last[11][1], last[11][2]
+    ble.gattc_discover_descriptors(conn, vh, end)  # only the CCCD follows the value
+    wait(14, 1)
+    ble.gattc_write(conn, last[13][1], b'\\x03\\x00', 1)  # notifications + indications
+    wait(17, 1)
+    return last[21][1]
+def write_nr(count, size):
+    data = bytearray(size)
+    k = n.get(17, 0)
+    t = time.ticks_us()
+    for i in range(count):
+        data[0] = i & 255
+        retry(ble.gattc_write, conn, vh, data, 0)
+    # ATT is sequential on the bearer: the server answers this Write Request only after it
+    # has taken every Write Command before it, so the time covers delivery.
+    retry(ble.gattc_write, conn, vh, b'end', 1)
+    wait(17, k + 1, idle=True)
+    return time.ticks_diff(time.ticks_us(), t)
+def write_rsp(count, size):
+    data = bytearray(size)
+    k = n.get(17, 0)
+    t = time.ticks_us()
+    for i in range(count):
+        data[0] = i & 255
+        ble.gattc_write(conn, vh, data, 1)
+        wait(17, k + i + 1)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    return dt if last[17][2] == 0 else -1
+""" + GATT_LOOP
+# 1000 writes without response (~0.25 MB, a few seconds): CPU time in /proc comes in clock
+# ticks (10 ms), so the per-MB figure needs that much traffic to mean something.
+WNR_COUNT, RSP_COUNT, NOTIFY_COUNT, IND_COUNT, VALUE = 1000, 50, 200, 30, 244
+
+
+class Agent:
+    """One firmware process running a GATT agent; every read from it is bounded."""
+
+    def __init__(self, name: str, exe: str, script: str, endpoint: str) -> None:
+        self.name, self.buf, self.tail = name, b'', []
+        # `make firmware` may be replacing the binary right now: retry for a while.
+        for attempt in range(50):
+            try:
+                self.proc = subprocess.Popen(
+                    [exe, '-c', script], env={**os.environ, 'MICROPYBTUART': endpoint},
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
+
+    def line(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while b'\n' not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                raise RuntimeError(f'{self.name}: no answer in {timeout} s; last: {self.tail}')
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError(f'{self.name} exited ({self.proc.poll()}); last: {self.tail}')
+            self.buf += chunk
+        line, self.buf = self.buf.split(b'\n', 1)
+        text = line.decode(errors='replace')
+        self.tail = (self.tail + [text])[-5:]
+        return text
+
+    def call(self, expr: str, timeout: float = 15.0):
+        self.proc.stdin.write(expr.encode() + b'\n')
+        self.proc.stdin.flush()
+        while True:
+            line = self.line(timeout)
+            if line.startswith('OK '):
+                return ast.literal_eval(line[3:])
+            if line.startswith('ERR '):
+                raise RuntimeError(f'{self.name}: {expr} -> {line[4:]}')
+
+
+def start_radio(latency_ms: float, procs: list) -> list[dict]:
+    """A fresh vradio with two controllers (TESTING.md: no state carried between runs)."""
+    radio = subprocess.Popen(
+        [sys.executable, '-m', 'vradio', '--count', '2', '--latency-ms', str(latency_ms)],
+        cwd=ROOT / 'python', stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    procs.append(radio)
+    ready, _, _ = select.select([radio.stdout], [], [], 10)
+    if not ready:
+        raise RuntimeError('vradio did not start')
+    return json.loads(radio.stdout.readline().split(' ', 1)[1])['controllers']
+
+
+def gatt_bench(args, procs: list) -> list:
+    ready = start_radio(args.latency_ms, procs)
+    per = Agent('peripheral', args.micropython, GATT_PERIPHERAL, ready[0]['endpoint'])
+    procs.append(per.proc)
+    cen = Agent('central', args.micropython, GATT_CENTRAL, ready[1]['endpoint'])
+    procs.append(cen.proc)
+    for a in (per, cen):
+        while a.line(10) != 'READY':
+            pass
+    per.call('serve()')
+    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
+    mtu = cen.call(f'connect({addr!r})')
+    results = [('gatt_mtu (after exchange)', mtu, '')]
+
+    # Write without response, with both processes' CPU time around the run.
+    pids = (per.proc.pid, cen.proc.pid)
+    base = per.call('n.get(3, 0)')  # GATTS_WRITE events so far
+    before = [cpu_ticks(p) for p in pids]
+    us = cen.call(f'write_nr({WNR_COUNT}, {VALUE})', timeout=30)
+    per_s, cen_s = ((cpu_ticks(p) - b) / CLK_TCK for p, b in zip(pids, before))
+    cpu_s, mb = per_s + cen_s, WNR_COUNT * VALUE / 1e6
+    got = per.call('n.get(3, 0)') - base - 1  # less the closing Write Request
+    results += [
+        ('gatt_write_nr_throughput', WNR_COUNT * VALUE / (us / 1e6), 'B/s'),
+        ('gatt_write_nr_delivered', got, f'of {WNR_COUNT}'),
+        ('gatt_write_nr_enomem_retries', cen.call('retries'), ''),
+        ('gatt_write_nr_cpu_per_mb', cpu_s / mb,
+         f's (both fw: {cpu_s:.2f} s = central {cen_s:.2f} + peripheral {per_s:.2f},'
+         f' for {mb:.3f} MB in {us / 1e6:.2f} s)'),
+    ]
+
+    us = cen.call(f'write_rsp({RSP_COUNT}, {VALUE})')
+    # -1: a write failed (status != 0); printed as nan rather than a misleading time.
+    results.append(('gatt_write_rsp_each', us / 1e3 / RSP_COUNT if us > 0 else float('nan'), 'ms'))
+
+    base = cen.call('n.get(18, 0)')
+    us = per.call(f'notify({NOTIFY_COUNT}, {VALUE})')
+    got = cen.call('n.get(18, 0)') - base
+    results += [
+        ('gatt_notify_throughput', NOTIFY_COUNT * VALUE / (us / 1e6), 'B/s'),
+        ('gatt_notify_delivered', got, f'of {NOTIFY_COUNT}'),
+    ]
+
+    us = per.call(f'indicate({IND_COUNT})')
+    results.append(
+        ('gatt_indicate_round_trip', us / 1e3 / IND_COUNT if us > 0 else float('nan'), 'ms'))
+    return results
+
+
 def cpu_ticks(pid: int) -> int:
     with open(f'/proc/{pid}/stat') as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def gap_bench(args, procs: list) -> list:
+    ready = start_radio(args.latency_ms, procs)
+    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
+    per = Agent('peripheral', args.micropython, PERIPHERAL.format(idle=IDLE_S),
+                ready[0]['endpoint'])
+    procs.append(per.proc)
+    cen = Agent('central', args.micropython, CENTRAL.format(idle=IDLE_S, addr=addr),
+                ready[1]['endpoint'])
+    procs.append(cen.proc)
+    results = []
+    # The peripheral walks through its states on its own; each line is bounded by one state.
+    while (word := per.line(IDLE_S * 3).split())[:2] != ['STATE', 'connected']:
+        if word[:1] == ['T']:
+            results.append((word[1], float(word[2]), 'ms'))
+        elif word[:1] == ['STATE']:
+            time.sleep(0.5)  # let the state settle before sampling
+            a = cpu_ticks(per.proc.pid)
+            time.sleep(IDLE_S - 1.0)
+            b = cpu_ticks(per.proc.pid)
+            results.append((f'idle_cpu_{word[1]}', 100.0 * (b - a) / CLK_TCK / (IDLE_S - 1.0), '%'))
+    time.sleep(0.5)
+    a = cpu_ticks(per.proc.pid)
+    time.sleep(IDLE_S - 1.0)
+    b = cpu_ticks(per.proc.pid)
+    results.append(('idle_cpu_connected', 100.0 * (b - a) / CLK_TCK / (IDLE_S - 1.0), '%'))
+    word = cen.line(IDLE_S * 3).split()
+    if word[:1] == ['T']:
+        results.append((word[1], float(word[2]), 'ms'))
+    for p in (per.proc, cen.proc):
+        p.wait(IDLE_S + 5)
+        if p.returncode:
+            raise RuntimeError(f'firmware exited with {p.returncode}')
+    return results
 
 
 def main() -> int:
@@ -62,50 +338,36 @@ def main() -> int:
     ap.add_argument('--micropython', default=str(ROOT / 'build/unix/micropython'))
     ap.add_argument('--latency-ms', type=float, default=5.0)
     args = ap.parse_args()
-    radio = subprocess.Popen(
-        [sys.executable, '-m', 'vradio', '--count', '2', '--latency-ms', str(args.latency_ms)],
-        cwd=ROOT / 'python', stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    procs = [radio]
-    try:
-        ready = json.loads(radio.stdout.readline().split(' ', 1)[1])['controllers']
-        addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
-        env = lambda i: {**os.environ, 'MICROPYBTUART': ready[i]['endpoint']}
-        per = subprocess.Popen([args.micropython, '-c', PERIPHERAL.format(idle=IDLE_S)],
-                               env=env(0), stdout=subprocess.PIPE, text=True)
-        procs.append(per)
-        cen = subprocess.Popen([args.micropython, '-c', CENTRAL.format(idle=IDLE_S, addr=addr)],
-                               env=env(1), stdout=subprocess.PIPE, text=True)
-        procs.append(cen)
-        results = []
-        for line in per.stdout:
-            word = line.split()
-            if word[:1] == ['T']:
-                results.append((word[1], float(word[2]), 'ms'))
-            elif word[:1] == ['STATE']:
-                time.sleep(0.5)  # let the state settle before sampling
-                a = cpu_ticks(per.pid)
-                time.sleep(IDLE_S - 1.0)
-                b = cpu_ticks(per.pid)
-                results.append((f'idle_cpu_{word[1]}', 100.0 * (b - a) / CLK_TCK / (IDLE_S - 1.0), '%'))
-        for line in cen.stdout:
-            word = line.split()
-            if word[:1] == ['T']:
-                results.append((word[1], float(word[2]), 'ms'))
-        per.wait(30)
-        cen.wait(30)
-        print(f'bench (virtual radio, {args.latency_ms:g} ms link latency)')
+    print(f'bench (virtual radio, {args.latency_ms:g} ms link latency)', flush=True)
+    status = 0
+    for phase in (gap_bench, gatt_bench):
+        procs: list[subprocess.Popen] = []  # only what this phase started, ended by handle
+        try:
+            results = phase(args, procs)
+        except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError) as e:
+            print(f'  {phase.__name__} failed: {e}', flush=True)
+            status = 1
+            continue
+        finally:
+            stop(procs)
         for name, value, unit in results:
-            print(f'  {name:28s} {value:8.1f} {unit}')
-        return 0 if per.returncode == 0 and cen.returncode == 0 else 1
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            number = f'{value:10d}' if isinstance(value, int) else f'{value:10.1f}'
+            print(f'  {name:30s} {number} {unit}', flush=True)
+    return status
+
+
+def stop(procs: list) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for f in (p.stdin, p.stdout):
+            if f:
+                f.close()
 
 
 if __name__ == '__main__':
