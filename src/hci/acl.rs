@@ -163,7 +163,11 @@ const OP_LE_READ_BUFFER_SIZE: [u8; 2] = [0x02, 0x20];
 pub fn rewrite_read_buffer_size(pkt: &mut [u8], share: &mut BufferShare) {
     // 0e len ncmd op op status acl_len acl_len total
     if pkt.len() == 9 && pkt[0] == 0x0e && pkt[3..5] == OP_LE_READ_BUFFER_SIZE && pkt[5] == 0 {
-        share.acl_len = u16::from_le_bytes([pkt[6], pkt[7]]);
+        // Packets to the controller are built in HCI_MAX_PACKET-sized buffers
+        // (ours and trouble's alike): a controller announcing bigger buffers
+        // just gets smaller fragments.
+        share.acl_len = u16::from_le_bytes([pkt[6], pkt[7]]).clamp(5, (crate::config::HCI_MAX_PACKET - 4) as u16);
+        pkt[6..8].copy_from_slice(&share.acl_len.to_le_bytes());
         pkt[8] = share.split(pkt[8]);
     }
 }
@@ -256,6 +260,11 @@ mod tests {
         let mut rbs = [0x0e, 7, 1, 0x02, 0x20, 0, 27, 0, 10];
         rewrite_read_buffer_size(&mut rbs, &mut s);
         assert_eq!(rbs[8], 10 - ATT_TX_BUFFERS.min(5));
+        // A buffer longer than the host builds packets for is announced shorter.
+        let mut big = [0x0e, 7, 1, 0x02, 0x20, 0, 0xe8, 0x03, 10];
+        rewrite_read_buffer_size(&mut big, &mut s);
+        assert_eq!(u16::from_le_bytes([big[6], big[7]]), 255);
+        assert_eq!(s.acl_len(), 255);
         assert!(s.take());
         s.sent(0x40, true);
         s.sent(0x40, false);
