@@ -15,14 +15,27 @@ use crate::hci::transport;
 pub type Pdu = Vec<u8, ATT_PDU_MAX>;
 
 struct Link {
+    /// In use (a flag rather than `Option`, so the table is zero-initialised
+    /// and costs no flash on microcontrollers).
+    open: bool,
     handle: u16,
     rx: Reassembler,
     inbox: Deque<Pdu, ATT_INBOX_DEPTH>,
     dropped: u32,
 }
 
-static LINKS: Mutex<RefCell<[Option<Link>; MAX_CONNECTIONS]>> =
-    Mutex::new(RefCell::new([const { None }; MAX_CONNECTIONS]));
+impl Link {
+    const fn new() -> Self {
+        Self { open: false, handle: 0, rx: Reassembler::new(), inbox: Deque::new(), dropped: 0 }
+    }
+}
+
+static LINKS: Mutex<RefCell<[Link; MAX_CONNECTIONS]>> =
+    Mutex::new(RefCell::new([const { Link::new() }; MAX_CONNECTIONS]));
+
+fn find(links: &mut [Link], handle: u16) -> Option<&mut Link> {
+    links.iter_mut().find(|l| l.open && l.handle == handle)
+}
 
 /// Takes an ACL fragment of ATT traffic from the transport. A PDU that finds
 /// the link's inbox full is dropped and counted: a well-behaved client has at
@@ -30,12 +43,14 @@ static LINKS: Mutex<RefCell<[Option<Link>; MAX_CONNECTIONS]>> =
 pub fn on_fragment(handle: u16, first: bool, data: &[u8]) {
     critical_section::with(|cs| {
         let mut links = LINKS.borrow(cs).borrow_mut();
-        let link = match links.iter().position(|l| matches!(l, Some(l) if l.handle == handle)) {
-            Some(i) => links[i].as_mut(),
-            None => links.iter_mut().find(|l| l.is_none()).map(|slot| {
-                *slot = Some(Link { handle, rx: Reassembler::new(), inbox: Deque::new(), dropped: 0 });
-                slot.as_mut().unwrap_or_else(|| unreachable!())
-            }),
+        let known = links.iter().any(|l| l.open && l.handle == handle);
+        let link = if known {
+            find(&mut links[..], handle)
+        } else {
+            links.iter_mut().find(|l| !l.open).map(|l| {
+                *l = Link { open: true, handle, ..Link::new() };
+                l
+            })
         };
         let Some(link) = link else { return };
         match link.rx.push(first, data) {
@@ -54,16 +69,14 @@ pub fn on_fragment(handle: u16, first: bool, data: &[u8]) {
 /// True if some link's inbox is full: the transport then stops reading the
 /// controller (whose flow control holds the peer back) rather than drop PDUs.
 pub fn any_full() -> bool {
-    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().flatten().any(|l| l.inbox.is_full()))
+    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().any(|l| l.open && l.inbox.is_full()))
 }
 
 /// Forgets a closed link's state.
 pub fn close(handle: u16) {
     critical_section::with(|cs| {
-        for l in LINKS.borrow(cs).borrow_mut().iter_mut() {
-            if matches!(l, Some(l) if l.handle == handle) {
-                *l = None;
-            }
+        if let Some(l) = find(&mut LINKS.borrow(cs).borrow_mut()[..], handle) {
+            *l = Link::new();
         }
     })
 }
@@ -77,8 +90,7 @@ pub async fn recv(handle: u16) -> Pdu {
             return Poll::Pending;
         }
         let pdu = critical_section::with(|cs| {
-            let mut links = LINKS.borrow(cs).borrow_mut();
-            links.iter_mut().flatten().find(|l| l.handle == handle).and_then(|l| l.inbox.pop_front())
+            find(&mut LINKS.borrow(cs).borrow_mut()[..], handle).and_then(|l| l.inbox.pop_front())
         });
         // Arrivals are handled in the same top-level poll as this task (the
         // runner is polled first), so no waker needs to be kept for them; a
