@@ -185,6 +185,25 @@ pub fn report_all_lost() {
     }
 }
 
+/// The controller reported the link `handle` closed: report it to Python now,
+/// in HCI order. Its slot may only notice later, after a new link (perhaps
+/// with the same handle) was reported from another slot; Python must see this
+/// disconnect before that connect.
+pub fn link_closed(handle: u16) {
+    let info = critical_section::with(|cs| {
+        let mut links = LINKS.borrow(cs).borrow_mut();
+        links.iter_mut().find(|l| matches!(l, Some(l) if l.handle == handle)).and_then(|l| l.take())
+    });
+    if let Some(l) = info {
+        crate::events::push(crate::events::Event::Link {
+            code: l.down_irq,
+            handle: l.handle,
+            addr_type: l.addr_type,
+            addr: l.addr,
+        });
+    }
+}
+
 /// The slot of a live link with this handle.
 pub fn slot_of(handle: u16) -> Option<usize> {
     critical_section::with(|cs| {

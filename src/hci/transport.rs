@@ -206,6 +206,7 @@ fn account(pkt: &mut [u8], share: &mut BufferShare) {
             let handle = u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff;
             share.forget(handle);
             crate::att::bearer::close(handle);
+            crate::gap::state::link_closed(handle);
         }
         _ => {}
     }
