@@ -33,9 +33,9 @@ async fn slot(i: usize, handoff: &Handoff) {
         critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i] = Some(info));
         events::push(Event::Link { code: up as u8, handle, addr_type, addr });
         session::run(&conn, i).await;
-        let was_live = critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i].take().is_some());
-        if was_live {
-            events::push(Event::Link { code: down as u8, handle, addr_type, addr });
+        // Not yet reported if the transport didn't see the controller's word.
+        if let Some(l) = critical_section::with(|cs| LINKS.borrow(cs).borrow_mut()[i].take()) {
+            l.report_down();
         }
     }
 }

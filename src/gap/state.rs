@@ -130,6 +130,14 @@ pub struct LinkInfo {
     pub addr: [u8; 6],
 }
 
+impl LinkInfo {
+    /// Tells Python the link is gone.
+    pub fn report_down(&self) {
+        let (code, handle, addr_type, addr) = (self.down_irq, self.handle, self.addr_type, self.addr);
+        crate::events::push(crate::events::Event::Link { code, handle, addr_type, addr });
+    }
+}
+
 /// Advertiser requests.
 pub static ADV_REQ: Signal<CriticalSectionRawMutex, AdvRequest> = Signal::new();
 /// Scanner requests.
@@ -170,7 +178,7 @@ pub fn report_all_lost() {
     let links =
         critical_section::with(|cs| core::mem::replace(&mut *LINKS.borrow(cs).borrow_mut(), [None; MAX_CONNECTIONS]));
     for l in links.into_iter().flatten() {
-        events::push(Event::Link { code: l.down_irq, handle: l.handle, addr_type: l.addr_type, addr: l.addr });
+        l.report_down();
     }
     if SCANNING.swap(false, AcqRel) {
         events::push(Event::ScanDone);
@@ -195,12 +203,7 @@ pub fn link_closed(handle: u16) {
         links.iter_mut().find(|l| matches!(l, Some(l) if l.handle == handle)).and_then(|l| l.take())
     });
     if let Some(l) = info {
-        crate::events::push(crate::events::Event::Link {
-            code: l.down_irq,
-            handle: l.handle,
-            addr_type: l.addr_type,
-            addr: l.addr,
-        });
+        l.report_down();
     }
 }
 

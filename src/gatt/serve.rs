@@ -81,6 +81,15 @@ fn entry(handle: u16) -> Option<&'static mut sys::mp_bluetooth_gatts_db_entry_t>
 /// Appearance 0: "unknown" (Assigned Numbers §2.6).
 const APPEARANCE: [u8; 2] = [0, 0];
 
+impl Values {
+    /// The store as it stands: the GAP name is copied from the settings.
+    fn current() -> Self {
+        let mut name = Vec::new();
+        crate::api::settings::with_device_name(|n| name = Vec::from_slice(n).unwrap_or_default());
+        Self { name }
+    }
+}
+
 impl ValueStore for Values {
     fn value(&self, handle: u16) -> &[u8] {
         match handle {
@@ -159,8 +168,7 @@ fn security(conn: &Link) -> Security {
 
 /// Runs `f` on the current value of an attribute (under the backend lock).
 pub fn with_value(handle: u16, f: impl FnOnce(&[u8])) {
-    let mut values = Values { name: Vec::new() };
-    crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
+    let values = Values::current();
     critical_section::with(|_| f(values.value(handle)))
 }
 
@@ -184,8 +192,7 @@ pub fn decision(result: i32) -> Decision {
 /// Answers one PDU from the peer, or says which read Python must decide first.
 pub async fn serve(conn: &Link, link: &mut ServerLink, pdu: &[u8], answers: &Answers) -> Served {
     let handle = conn.handle().raw();
-    let mut values = Values { name: Vec::new() };
-    crate::api::settings::with_device_name(|n| values.name = Vec::from_slice(n).unwrap_or_default());
+    let mut values = Values::current();
     let mut out = [0u8; ATT_PDU_MAX];
     let mut hooks = ToPython { handle, confirmed: false, answers, written: Vec::new() };
     let outcome = critical_section::with(|cs| {
