@@ -4,6 +4,20 @@
 pub const MAX_CONNECTIONS: usize = 4;
 /// L2CAP connection-oriented channels across all connections.
 pub const L2CAP_CHANNELS: usize = 4;
+/// PSMs that can be listened on at once.
+pub const L2CAP_LISTEN_MAX: usize = 4;
+/// Largest K-frame payload we accept and send (one 251-byte LE ACL packet with its L2CAP header).
+pub const L2CAP_MPS: u16 = 247;
+/// Receive ring per channel. Its size is the credit window (bytes in flight),
+/// which decides throughput at a given latency; an SDU plus one K-frame must
+/// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS`).
+pub const L2CAP_RX_BYTES: usize = 4096;
+/// Send queue per channel: SDUs queued by `l2cap_send` before it reports a stall.
+pub const L2CAP_TX_BYTES: usize = 2048;
+/// Signalling commands waiting to be sent.
+pub const L2CAP_OUTBOX: usize = 2 * L2CAP_CHANNELS + 4;
+/// How long a channel request may go unanswered before it fails (the spec's RTX allows 1–60 s).
+pub const L2CAP_SIGNAL_TIMEOUT_MS: u64 = 20_000;
 /// Bonds kept in RAM (the application persists them through the secrets IRQs).
 pub const MAX_BONDS: usize = 8;
 /// HCI commands that may be outstanding at once.
@@ -37,8 +51,9 @@ pub const REQUEST_TIMEOUT_MS: u32 = 2000;
 pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
 /// Restarts after a host failure before the stack stays failed (until `active()`).
 pub const MAX_RECOVERIES: u8 = 3;
-/// Controller ACL buffers kept back from trouble-host for the backend's own ATT packets.
-pub const ATT_TX_BUFFERS: u8 = 2;
+/// Controller ACL buffers kept back from trouble-host for the backend's own ATT
+/// and L2CAP channel packets (at most half of what the controller has).
+pub const BACKEND_TX_BUFFERS: u8 = 8;
 /// Largest ATT PDU accepted or sent (an ATT_MTU of 527, NimBLE's maximum).
 pub const ATT_PDU_MAX: usize = 527;
 /// Reassembled ATT PDUs waiting per link for its ATT task.

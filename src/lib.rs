@@ -12,6 +12,7 @@ pub mod att;
 pub mod config;
 pub mod gatt;
 pub mod hci;
+pub mod l2cap;
 #[cfg(test)]
 mod testutil;
 

@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use bt_hci::cmd::info::ReadBdAddr;
 use bt_hci::controller::ExternalController;
 use bt_hci::param::AddrKind;
+use embassy_futures::join::join;
 use embassy_futures::select::select;
 use trouble_host::prelude::{Connection, DefaultPacketPool, HostResources, Stack};
 use trouble_host::Address;
@@ -114,6 +115,7 @@ pub fn count_recovery() {
 /// Builds the stack and its future. Caller holds the backend lock; the stack is off.
 pub fn start(id: Identity) {
     gap::state::reset();
+    crate::l2cap::bearer::reset();
     unsafe {
         let resources = &mut *STATICS.resources.get();
         let mut builder = trouble_host::new(Controller::new(HciTransport::new()), resources);
@@ -138,6 +140,7 @@ pub fn stop() {
         (*STATICS.stack.get()).assume_init_drop();
     }
     gap::state::reset();
+    crate::l2cap::bearer::reset();
     set_phase(Phase::Off);
 }
 
@@ -183,7 +186,7 @@ async fn run() {
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        gap::run(stack).await;
+        join(gap::run(stack), crate::l2cap::bearer::run()).await;
     };
     let _ = select(runner.run_with_handler(&reports), app).await;
     // Only a dead controller or a host failure ends the runner.

@@ -7,6 +7,7 @@
 mod gap;
 mod gattc;
 mod gatts;
+mod l2cap;
 mod pending;
 pub mod settings;
 

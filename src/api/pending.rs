@@ -1,6 +1,6 @@
-//! Entry points whose features are not built yet: notifications and the
-//! GATT client (issue 3), L2CAP channels and pairing (issue 4). Each fails cleanly with
-//! EOPNOTSUPP so MicroPython raises OSError instead of pretending to work.
+//! Entry points whose features are not built yet: pairing (issue 4). Each
+//! fails cleanly with EOPNOTSUPP so MicroPython raises OSError instead of
+//! pretending to work.
 use crate::sys::{self, mp_int_t};
 
 const UNSUPPORTED: i32 = sys::MP_EOPNOTSUPP as i32;
@@ -14,35 +14,5 @@ pub extern "C" fn mp_bluetooth_gap_pair(_conn: u16) -> i32 {
 /// Not built yet (pairing).
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gap_passkey(_conn: u16, _action: u8, _passkey: mp_int_t) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (L2CAP).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_l2cap_listen(_psm: u16, _mtu: u16) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (L2CAP).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_l2cap_connect(_c: u16, _psm: u16, _mtu: u16) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (L2CAP).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_l2cap_disconnect(_c: u16, _cid: u16) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (L2CAP).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_l2cap_send(_c: u16, _cid: u16, _b: *const u8, _l: usize, _st: *mut bool) -> i32 {
-    UNSUPPORTED
-}
-
-/// Not built yet (L2CAP).
-#[no_mangle]
-pub extern "C" fn mp_bluetooth_l2cap_recvinto(_c: u16, _cid: u16, _b: *mut u8, _l: *mut usize) -> i32 {
     UNSUPPORTED
 }

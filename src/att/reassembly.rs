@@ -22,24 +22,31 @@ pub enum Drop {
     Stray,
 }
 
-/// One connection's frame in progress.
-pub struct Reassembler {
+/// One connection's frame in progress, of at most `N` payload bytes.
+pub struct Reassembler<const N: usize = ATT_PDU_MAX> {
     expected: usize,
-    buf: Vec<u8, ATT_PDU_MAX>,
+    /// The channel id of the frame in progress (or of the last one).
+    cid: u16,
+    buf: Vec<u8, N>,
     /// Skipping the rest of a dropped frame.
     skipping: usize,
 }
 
-impl Default for Reassembler {
+impl<const N: usize> Default for Reassembler<N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Reassembler {
+impl<const N: usize> Reassembler<N> {
     /// Nothing in progress.
     pub const fn new() -> Self {
-        Self { expected: 0, buf: Vec::new(), skipping: 0 }
+        Self { expected: 0, cid: 0, buf: Vec::new(), skipping: 0 }
+    }
+
+    /// The channel id of the frame in progress, or of the last one seen.
+    pub fn cid(&self) -> u16 {
+        self.cid
     }
 
     /// Takes one ACL fragment's data (L2CAP bytes). Returns the ATT PDU once
@@ -52,8 +59,9 @@ impl Reassembler {
                 self.expected = 0;
                 return Err(Drop::NoHeader);
             };
+            self.cid = u16::from_le_bytes([data[2], data[3]]);
             let len = u16::from_le_bytes([len[0], len[1]]) as usize;
-            if len > ATT_PDU_MAX {
+            if len > N {
                 self.expected = 0;
                 self.skipping = len.saturating_sub(rest.len());
                 return Err(Drop::TooLong);
@@ -77,7 +85,7 @@ impl Reassembler {
             self.buf.clear();
             return Err(Drop::Overrun);
         }
-        // Cannot fail: expected <= ATT_PDU_MAX was checked on the first fragment.
+        // Cannot fail: expected <= N was checked on the first fragment.
         let _ = self.buf.extend_from_slice(data);
         if self.buf.len() == self.expected {
             self.expected = 0;
@@ -110,13 +118,13 @@ mod tests {
 
     #[test]
     fn single_fragment() {
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::<ATT_PDU_MAX>::new();
         assert_eq!(r.push(true, &[3, 0, 4, 0, 2, 0x17, 0]).unwrap(), Some(&[2, 0x17, 0][..]));
     }
 
     #[test]
     fn fragmented_frame_and_stray_continuation() {
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::<ATT_PDU_MAX>::new();
         assert_eq!(r.push(false, &[1]), Err(Drop::Stray));
         assert_eq!(r.push(true, &[5, 0, 4, 0, 1, 2]).unwrap(), None);
         assert_eq!(r.push(false, &[3, 4]).unwrap(), None);
@@ -126,7 +134,7 @@ mod tests {
 
     #[test]
     fn overruns_and_oversize_are_dropped_whole() {
-        let mut r = Reassembler::new();
+        let mut r = Reassembler::<ATT_PDU_MAX>::new();
         assert_eq!(r.push(true, &[2, 0, 4, 0, 1, 2, 3]), Err(Drop::Overrun));
         let big = (ATT_PDU_MAX as u16 + 1).to_le_bytes();
         assert_eq!(r.push(true, &[big[0], big[1], 4, 0, 9, 9]), Err(Drop::TooLong));
@@ -142,7 +150,7 @@ mod tests {
         frame.extend([4, 0]);
         frame.extend(&pdu);
         for acl_len in [27, 64, 251, 400] {
-            let mut r = Reassembler::new();
+            let mut r = Reassembler::<ATT_PDU_MAX>::new();
             let (mut out, mut at) = (None, 0);
             for (i, n) in fragment_lens(pdu.len(), acl_len).enumerate() {
                 assert!(n <= acl_len);

@@ -126,6 +126,16 @@ unsafe fn deliver(e: Event<'_>) {
             let r = sys::mp_bluetooth_gatts_on_read_request(handle, value_handle);
             crate::gatt::serve::answer(handle, value_handle, r as i32);
         }
+        Event::L2cap { code, handle, cid, a, b, c } => match code as u32 {
+            sys::MP_BLUETOOTH_IRQ_L2CAP_ACCEPT => {
+                let r = sys::mp_bluetooth_on_l2cap_accept(handle, cid, a, b, c);
+                crate::l2cap::bearer::answer_accept(handle, cid, r.clamp(i32::MIN as _, i32::MAX as _) as i32);
+            }
+            sys::MP_BLUETOOTH_IRQ_L2CAP_CONNECT => sys::mp_bluetooth_on_l2cap_connect(handle, cid, a, b, c),
+            sys::MP_BLUETOOTH_IRQ_L2CAP_DISCONNECT => sys::mp_bluetooth_on_l2cap_disconnect(handle, cid, a, b),
+            sys::MP_BLUETOOTH_IRQ_L2CAP_RECV => sys::mp_bluetooth_on_l2cap_recv(handle, cid),
+            _ => sys::mp_bluetooth_on_l2cap_send_ready(handle, cid, 0),
+        },
     }
 }
 

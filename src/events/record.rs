@@ -32,6 +32,9 @@ pub enum Event<'a> {
     Status { code: u8, handle: u16, value_handle: u16, status: u16 },
     /// GATTS_READ_REQUEST: Python's answer goes back to the link.
     ReadRequest { handle: u16, value_handle: u16 },
+    /// L2CAP_ACCEPT (answered back to the channel table), _CONNECT, _DISCONNECT,
+    /// _RECV or _SEND_READY (`code`); `a`–`c` are the IRQ tuple's fields after the cid.
+    L2cap { code: u8, handle: u16, cid: u16, a: u16, b: u16, c: u16 },
 }
 
 struct W<'b> {
@@ -172,6 +175,13 @@ impl<'a> Event<'a> {
                 w.u16(value_handle)?;
                 w.data(data)?;
             }
+            Event::L2cap { code, handle, cid, a, b, c } => {
+                w.u8(20)?;
+                w.u8(code)?;
+                for v in [handle, cid, a, b, c] {
+                    w.u16(v)?;
+                }
+            }
             Event::ReadRequest { handle, value_handle } => {
                 w.u8(14)?;
                 w.u16(handle)?;
@@ -224,6 +234,9 @@ impl<'a> Event<'a> {
             12 => Event::Data { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, data: r.data()? },
             13 => Event::Status { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, status: r.u16()? },
             14 => Event::ReadRequest { handle: r.u16()?, value_handle: r.u16()? },
+            20 => {
+                Event::L2cap { code: r.u8()?, handle: r.u16()?, cid: r.u16()?, a: r.u16()?, b: r.u16()?, c: r.u16()? }
+            }
             _ => return None,
         })
     }
@@ -258,6 +271,7 @@ mod tests {
             Event::Data { code: 15, handle: 1, value_handle: 12, data: &[0xaa; 300] },
             Event::Status { code: 17, handle: 1, value_handle: 12, status: 3 },
             Event::ReadRequest { handle: 1, value_handle: 12 },
+            Event::L2cap { code: 22, handle: 1, cid: 0x40, a: 0x80, b: 512, c: 1024 },
         ];
         let mut buf = [0u8; 400];
         for e in all {

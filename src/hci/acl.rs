@@ -12,7 +12,7 @@
 //! share also tracks which side is in the middle of a frame: the backend
 //! waits until trouble's frame is complete before it starts one, and holds
 //! trouble's packets back while its own frame is going out.
-use crate::config::{ATT_TX_BUFFERS, MAX_CONNECTIONS};
+use crate::config::{BACKEND_TX_BUFFERS, MAX_CONNECTIONS};
 
 /// Most packets one connection can have in flight (bits in `Fifo::owners`).
 const FIFO_MAX: u8 = 64;
@@ -55,7 +55,7 @@ impl BufferShare {
     /// Takes the controller's buffer count; returns trouble's share.
     /// With one or two buffers in all, trouble keeps them (and we send nothing).
     pub fn split(&mut self, total: u8) -> u8 {
-        self.reserved = if total > 2 { ATT_TX_BUFFERS.min(total / 2) } else { 0 };
+        self.reserved = if total > 2 { BACKEND_TX_BUFFERS.min(total / 2) } else { 0 };
         self.free = self.reserved;
         total - self.reserved
     }
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn keeps_buffers_back_only_when_there_are_enough() {
         let mut s = BufferShare::new();
-        assert_eq!(s.split(8), 8 - ATT_TX_BUFFERS.min(4));
+        assert_eq!(s.split(8), 8 - BACKEND_TX_BUFFERS.min(4));
         assert_eq!(s.split(2), 2);
         assert!(!s.take());
     }
@@ -259,7 +259,7 @@ mod tests {
         let mut s = BufferShare::new();
         let mut rbs = [0x0e, 7, 1, 0x02, 0x20, 0, 27, 0, 10];
         rewrite_read_buffer_size(&mut rbs, &mut s);
-        assert_eq!(rbs[8], 10 - ATT_TX_BUFFERS.min(5));
+        assert_eq!(rbs[8], 10 - BACKEND_TX_BUFFERS.min(5));
         // A buffer longer than the host builds packets for is announced shorter.
         let mut big = [0x0e, 7, 1, 0x02, 0x20, 0, 0xe8, 0x03, 10];
         rewrite_read_buffer_size(&mut big, &mut s);

@@ -18,6 +18,7 @@ use bt_hci::param::ConnHandle;
 use bt_hci::FromHciBytes;
 
 use super::h4::Kind;
+use crate::l2cap::wire;
 
 /// The fixed L2CAP channel of the attribute protocol.
 const L2CAP_CID_ATT: u16 = 0x0004;
@@ -32,8 +33,10 @@ pub enum Reject {
     UnknownHandle,
     /// A packet type the host doesn't use (SCO, ISO).
     Unsupported,
-    /// An ATT PDU the backend doesn't serve yet (see `check_acl`).
+    /// An ATT PDU: the backend's own (see `check_acl`).
     Att,
+    /// A credit-based channel's frame or signalling: the backend's own too.
+    L2cap,
 }
 
 /// Counters of dropped input.
@@ -47,6 +50,8 @@ pub struct FilterStats {
     pub unsupported: u32,
     /// ACL fragments of ATT PDUs taken away from trouble-host (to the backend's bearer).
     pub att: u32,
+    /// ACL fragments of credit-based channels taken away from trouble-host.
+    pub l2cap: u32,
 }
 
 /// A connection the controller announced.
@@ -55,6 +60,8 @@ struct Link {
     handle: u16,
     /// Bytes of a withheld L2CAP PDU still to come in continuation fragments.
     skipping: u16,
+    /// Where that PDU went (`Reject::Att` or `Reject::L2cap`).
+    route: Reject,
 }
 
 /// The filter: remembers which connection handles the controller announced.
@@ -75,7 +82,7 @@ impl Filter {
     pub const fn new() -> Self {
         Self {
             handles: [None; MAX_CONNECTIONS * 2],
-            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0 },
+            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0, l2cap: 0 },
         }
     }
 
@@ -93,6 +100,7 @@ impl Filter {
                 Reject::UnknownHandle => s.unknown_handle = s.unknown_handle.wrapping_add(1),
                 Reject::Unsupported => s.unsupported = s.unsupported.wrapping_add(1),
                 Reject::Att => s.att = s.att.wrapping_add(1),
+                Reject::L2cap => s.l2cap = s.l2cap.wrapping_add(1),
             }
         }
         r
@@ -102,7 +110,9 @@ impl Filter {
     /// backend's own and never reaches trouble-host, whose ATT decoder indexes
     /// PDUs without length checks (a truncated request from a peer would panic
     /// it). Continuations of an ATT frame go the same way, since a stray
-    /// continuation makes trouble drop the link.
+    /// continuation makes trouble drop the link. Credit-based channels are
+    /// the backend's as well: their frames and the signalling commands about
+    /// them (`l2cap::wire::is_ours`); other signalling stays trouble's.
     fn check_acl(&mut self, pkt: &[u8]) -> Result<(), Reject> {
         if pkt.len() < 4 || u16::from_le_bytes([pkt[2], pkt[3]]) as usize != pkt.len() - 4 {
             return Err(Reject::Malformed);
@@ -117,7 +127,7 @@ impl Filter {
                 return Ok(());
             }
             link.skipping = link.skipping.saturating_sub(data.len() as u16);
-            return Err(Reject::Att);
+            return Err(link.route);
         }
         link.skipping = 0;
         if data.len() < 4 {
@@ -125,11 +135,18 @@ impl Filter {
             return Err(Reject::Malformed);
         }
         let (len, cid) = (u16::from_le_bytes([data[0], data[1]]), u16::from_le_bytes([data[2], data[3]]));
-        if cid != L2CAP_CID_ATT {
+        let route = if cid == L2CAP_CID_ATT {
+            Reject::Att
+        } else if wire::CID_DYNAMIC.contains(&cid)
+            || (cid == wire::CID_SIGNALLING && data.get(4).is_some_and(|&c| wire::is_ours(c)))
+        {
+            Reject::L2cap
+        } else {
             return Ok(());
-        }
+        };
         link.skipping = (len as usize).saturating_sub(data.len() - 4) as u16;
-        Err(Reject::Att)
+        link.route = route;
+        Err(route)
     }
 
     fn check_event(&mut self, pkt: &[u8]) -> Result<(), Reject> {
@@ -191,7 +208,7 @@ impl Filter {
             return Err(Reject::UnknownHandle);
         }
         match self.handles.iter_mut().find(|s| s.is_none()) {
-            Some(slot) => *slot = Some(Link { handle: h, skipping: 0 }),
+            Some(slot) => *slot = Some(Link { handle: h, skipping: 0, route: Reject::Att }),
             // trouble refuses the link itself when its table is full; let it.
             None => {}
         }
@@ -329,10 +346,10 @@ mod tests {
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
         assert_eq!(f.check(Kind::Event, &conn_complete(0x40)), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Ok(()));
-        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Ok(()));
         assert_eq!(f.check(Kind::Event, &[0x05, 4, 0, 0x40, 0x00, 0x13]), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
-        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Err(Reject::UnknownHandle));
+        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Err(Reject::UnknownHandle));
     }
 
     #[test]
@@ -382,9 +399,24 @@ mod tests {
         assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 6, 0, 4, 0, 0x12, 0x03]), Err(Reject::Att));
         assert_eq!(f.check(Kind::Acl, &[1, 0x10, 4, 0, 0, 0, 1, 2]), Err(Reject::Att));
         // ...and the next continuation belongs to something else again.
-        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x40, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Ok(()));
         assert_eq!(f.check(Kind::Acl, &[1, 0x10, 1, 0, 7]), Ok(()));
         assert_eq!(f.stats.att, 4);
+    }
+
+    #[test]
+    fn diverts_credit_based_channels_but_not_other_signalling() {
+        let mut f = Filter::new();
+        assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
+        // A K-frame on dynamic channel 0x40, in two fragments.
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 4, 0, 0x40, 0, 2, 0]), Err(Reject::L2cap));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 2, 0, 7, 8]), Err(Reject::L2cap));
+        // LE Credit Based Connection Request is ours; Connection Parameter Update Request is trouble's.
+        let req = [1, 0x20, 18, 0, 14, 0, 5, 0, 0x14, 1, 10, 0, 0x80, 0, 0x40, 0, 23, 0, 23, 0, 1, 0];
+        assert_eq!(f.check(Kind::Acl, &req), Err(Reject::L2cap));
+        let upd = [1, 0x20, 16, 0, 12, 0, 5, 0, 0x12, 2, 8, 0, 6, 0, 6, 0, 0, 0, 0xc8, 0];
+        assert_eq!(f.check(Kind::Acl, &upd), Ok(()));
+        assert_eq!(f.stats.l2cap, 3);
     }
 
     #[test]

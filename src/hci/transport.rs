@@ -136,6 +136,14 @@ impl Transport for HciTransport {
                                 return Poll::Pending;
                             }
                         }
+                        Err(Reject::L2cap) => {
+                            let pkt = st.framer.packet();
+                            if let (Some(handle), Some(data)) = (acl::handle_of(pkt), pkt.get(4..)) {
+                                crate::l2cap::bearer::on_fragment(handle, pkt[1] & 0x30 != 0x10, data);
+                            }
+                            // The channel task may have answers or credits to send.
+                            cx.waker().wake_by_ref();
+                        }
                         Err(_) => {}
                     }
                 }
@@ -206,6 +214,7 @@ fn account(pkt: &mut [u8], share: &mut BufferShare) {
             let handle = u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff;
             share.forget(handle);
             crate::att::bearer::close(handle);
+            crate::l2cap::bearer::close(handle);
             crate::gap::state::link_closed(handle);
         }
         _ => {}
@@ -217,10 +226,22 @@ fn is_connection_complete(kind: Kind, pkt: &[u8]) -> bool {
     kind == Kind::Event && pkt.len() > 2 && pkt[0] == 0x3e && matches!(pkt[2], 0x01 | 0x0a)
 }
 
-/// Sends one ATT PDU on `handle` as an L2CAP channel 4 frame, with the
-/// backend's own controller buffers (see `acl::BufferShare`).
+/// Sends one ATT PDU on `handle` as an L2CAP channel 4 frame.
 pub async fn send_att(handle: u16, pdu: &[u8]) -> Result<(), HciError> {
-    if pdu.len() > crate::config::ATT_PDU_MAX {
+    send_frame(handle, 4, pdu).await
+}
+
+/// Largest L2CAP payload the backend sends itself.
+const FRAME_MAX: usize = if crate::config::ATT_PDU_MAX > crate::config::L2CAP_MPS as usize {
+    crate::config::ATT_PDU_MAX
+} else {
+    crate::config::L2CAP_MPS as usize
+};
+
+/// Sends one L2CAP frame on `handle` and channel `cid`, with the backend's
+/// own controller buffers (see `acl::BufferShare`).
+pub async fn send_frame(handle: u16, cid: u16, pdu: &[u8]) -> Result<(), HciError> {
+    if pdu.len() > FRAME_MAX {
         return Err(HciError::Write);
     }
     poll_fn(|cx| {
@@ -234,9 +255,9 @@ pub async fn send_att(handle: u16, pdu: &[u8]) -> Result<(), HciError> {
     })
     .await;
     let acl_len = critical_section::with(|cs| RX.borrow(cs).borrow().share.acl_len()) as usize;
-    let mut frame = [0u8; crate::config::ATT_PDU_MAX + 4];
+    let mut frame = [0u8; FRAME_MAX + 4];
     frame[..2].copy_from_slice(&(pdu.len() as u16).to_le_bytes());
-    frame[2..4].copy_from_slice(&4u16.to_le_bytes());
+    frame[2..4].copy_from_slice(&cid.to_le_bytes());
     frame[4..4 + pdu.len()].copy_from_slice(pdu);
     let mut result = Ok(());
     let mut at = 0;
