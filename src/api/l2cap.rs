@@ -58,9 +58,11 @@ pub unsafe extern "C" fn mp_bluetooth_l2cap_send(
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_l2cap_recvinto(conn: u16, cid: u16, buf: *mut u8, len: *mut usize) -> i32 {
     let out = if buf.is_null() { None } else { Some(core::slice::from_raw_parts_mut(buf, *len)) };
-    errno(ready().and_then(|_| bearer::recv(conn, cid, out).map_err(code)).map(|n| {
+    errno(ready().and_then(|_| bearer::recv(conn, cid, out).map_err(code)).map(|(n, credits)| {
         *len = n;
-        // Reading may have freed room for credits.
-        kick();
+        // Only a read that freed room for credits has anything for the stack to send.
+        if credits {
+            kick();
+        }
     }))
 }

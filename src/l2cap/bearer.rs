@@ -132,8 +132,8 @@ pub fn send(handle: u16, cid: u16, sdu: &[u8]) -> Result<bool, Refusal> {
     with(|t| t.send(handle, cid, sdu))
 }
 
-/// `l2cap_recvinto`.
-pub fn recv(handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<usize, Refusal> {
+/// `l2cap_recvinto`: the byte count, and whether credits wait to be sent.
+pub fn recv(handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
     with(|t| t.recv(handle, cid, out))
 }
 

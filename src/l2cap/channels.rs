@@ -258,17 +258,18 @@ impl Channels {
     }
 
     /// `l2cap_recvinto`: copies out received bytes (or, with no buffer, counts them).
-    /// Returns the byte count and the credits to hand back to the peer.
-    pub fn recv(&mut self, handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<usize, Refusal> {
+    /// Returns the byte count and whether credits were queued for the peer.
+    pub fn recv(&mut self, handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
         let c = self.open(handle, cid)?;
-        let Some(out) = out else { return Ok(c.rx.available()) };
+        let Some(out) = out else { return Ok((c.rx.available(), false)) };
         let n = c.rx.read(out);
         let credits = c.rx.grant();
         if credits > 0 {
-            let (handle, cid) = (c.handle, c.peer_cid);
-            self.signal(handle, 0, Signal::Credits { cid, credits });
+            // The indication names the sender's own channel id (Vol 3 Part A §4.24).
+            let ident = self.ident();
+            self.signal(handle, ident, Signal::Credits { cid, credits });
         }
-        Ok(n)
+        Ok((n, credits > 0))
     }
 
     /// The application's answer to `Note::Accept`: 0 accepts; a non-zero

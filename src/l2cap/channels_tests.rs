@@ -65,7 +65,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
                     loop {
                         settle(&mut a, &mut b);
                         let mut buf = [0u8; 100];
-                        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap();
+                        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
                         got.extend(&buf[..n]);
                         if a.take().iter().any(|e| matches!(e, Note::SendReady { .. })) {
                             break;
@@ -80,7 +80,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
     loop {
         settle(&mut a, &mut b);
         let mut buf = [0u8; 700];
-        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap();
+        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
         if n == 0 {
             break;
         }
@@ -122,7 +122,7 @@ fn disconnect_both_ways_and_link_loss() {
     let (ca, cb) = open(&mut a, &mut b, 200);
     a.t.link_closed(1, &mut |e| a.notes.push(e));
     assert_eq!(a.take(), [Note::Disconnect { handle: 1, cid: ca, psm: 0x80, status: 0 }]);
-    assert_eq!(b.t.recv(1, cb, None), Ok(0));
+    assert_eq!(b.t.recv(1, cb, None), Ok((0, false)));
     assert_eq!(a.t.recv(1, ca, None), Err(Refusal::Invalid));
 }
 
@@ -142,7 +142,7 @@ fn a_peer_breaking_credits_or_sizes_is_disconnected() {
     for _ in 0..L2CAP_RX_BYTES / L2CAP_MPS as usize {
         b.t.on_frame(1, cb, &[1, 0, 7], 0, &mut |_| {});
     }
-    assert_eq!(b.t.recv(1, cb, None), Ok(L2CAP_RX_BYTES / L2CAP_MPS as usize));
+    assert_eq!(b.t.recv(1, cb, None), Ok((L2CAP_RX_BYTES / L2CAP_MPS as usize, false)));
     b.t.on_frame(1, cb, &[1, 0, 7], 0, &mut |_| {});
     assert_eq!(b.t.recv(1, cb, None), Err(Refusal::Invalid), "closing after a frame without credit");
     // Credit overflow.
@@ -220,4 +220,30 @@ fn arguments_are_checked() {
         t.listen(psm, 100).unwrap();
     }
     assert_eq!(t.listen(0x90, 100), Err(Refusal::NoMemory));
+}
+
+#[test]
+fn credits_reach_a_peer_whose_channel_ids_differ() {
+    let (mut a, mut b) = (Side::new(), Side::new());
+    // Another link takes a's first channel id, so the two ends differ.
+    a.t.connect(2, 0x80, 100, 0).unwrap();
+    assert!(a.t.next_out(&mut [0u8; 300], &mut |_| {}).is_some(), "that request is lost on the way");
+    let (ca, cb) = open(&mut a, &mut b, 500);
+    assert_ne!(ca, cb);
+    let mut got = 0;
+    for _ in 0..4 * L2CAP_RX_BYTES / 500 {
+        // Queue as much as fits, then let the receiver read it all.
+        while a.t.send(1, ca, &[7; 500]).is_ok() {}
+        settle(&mut a, &mut b);
+        let mut buf = [0u8; 500];
+        loop {
+            let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
+            got += n;
+            if n == 0 {
+                break;
+            }
+        }
+        settle(&mut a, &mut b);
+    }
+    assert!(got >= 4 * L2CAP_RX_BYTES, "only {got} bytes got through");
 }

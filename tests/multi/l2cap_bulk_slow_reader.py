@@ -1,0 +1,163 @@
+# Test a 1 MiB transfer over an L2CAP channel (MTU 1024) to a receiver that
+# reads slowly for a while. SDUs of varying length (1..1024 bytes) are cut from
+# a fixed pseudo-random pattern, so both sides can compute the CRC-32 of the
+# whole stream; lost, duplicated, reordered or corrupted bytes change it. The
+# receiver first reads 100 bytes at a time with a pause after each read: the
+# sender must then stall (l2cap_send returns False) and resume on SEND_READY,
+# never get an error. The receiver also reports the backend's count of events
+# it had to drop (none expected).
+
+from micropython import const
+import time, machine, bluetooth, binascii
+
+TIMEOUT_MS = 5000
+TOTAL = 1 << 20
+MTU = const(1024)
+PSM = const(0x80)
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_PERIPHERAL_CONNECT = const(7)
+_IRQ_PERIPHERAL_DISCONNECT = const(8)
+_IRQ_L2CAP_ACCEPT = const(22)
+_IRQ_L2CAP_CONNECT = const(23)
+_IRQ_L2CAP_DISCONNECT = const(24)
+_IRQ_L2CAP_RECV = const(25)
+_IRQ_L2CAP_SEND_READY = const(26)
+
+events = []
+flags = {"recv": 0, "ready": 0}
+
+
+def irq(event, data):
+    # RECV and SEND_READY can be many: they only count.
+    if event == _IRQ_L2CAP_RECV:
+        flags["recv"] += 1
+    elif event == _IRQ_L2CAP_SEND_READY:
+        flags["ready"] += 1
+    else:
+        events.append((event,) + tuple(bytes(x) if isinstance(x, memoryview) else x for x in data))
+
+
+def next_event(code, timeout_ms=TIMEOUT_MS):
+    t0 = time.ticks_ms()
+    while True:
+        for i, e in enumerate(events):
+            if e[0] == code:
+                return events.pop(i)
+        if time.ticks_diff(time.ticks_ms(), t0) > timeout_ms:
+            print("timeout waiting for", code)
+            return None
+        machine.idle()
+
+
+def pattern():
+    buf = bytearray(4096)
+    x = 12345
+    for i in range(len(buf)):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        buf[i] = x >> 16
+    return buf
+
+
+def sdu_lengths():
+    # 1..MTU, deterministic, covering one- and many-frame SDUs.
+    n, i = 0, 0
+    while n < TOTAL:
+        length = min(1 + (i * 389) % MTU, TOTAL - n)
+        yield length
+        n += length
+        i += 1
+
+
+# Receiver (peripheral).
+def instance0():
+    multitest.globals(BDADDR=ble.config("mac"))
+    multitest.next()
+    try:
+        ble.l2cap_listen(PSM, MTU)
+        ble.gap_advertise(20_000, b"\x02\x01\x06\x04\xffMPY")
+        multitest.broadcast("adv")
+        next_event(_IRQ_CENTRAL_CONNECT)
+        _, conn, cid, psm, our_mtu, peer_mtu = next_event(_IRQ_L2CAP_ACCEPT)
+        print("accept", psm, our_mtu, peer_mtu)
+        print("connect", next_event(_IRQ_L2CAP_CONNECT)[3:])
+        buf = bytearray(MTU)
+        crc, got, slow = 0, 0, 0
+        t0 = time.ticks_ms()
+        while got < TOTAL and time.ticks_diff(time.ticks_ms(), t0) < 20 * TIMEOUT_MS:
+            if got < 64 * 1024:
+                n = ble.l2cap_recvinto(conn, cid, memoryview(buf)[:100])
+                if n:
+                    slow += 1
+                    time.sleep_ms(2)
+            else:
+                n = ble.l2cap_recvinto(conn, cid, buf)
+            if n:
+                crc = binascii.crc32(memoryview(buf)[:n], crc)
+                got += n
+            else:
+                time.sleep_ms(1)
+        print("received", got, "crc", hex(crc), "slow reads", slow > 100, "recv events", flags["recv"] > 0)
+        try:
+            import _trouble
+
+            print("events dropped", _trouble.stats()["events_dropped"])
+        except ImportError:
+            print("events dropped", 0)
+        multitest.broadcast("done")
+        print("disconnect", next_event(_IRQ_L2CAP_DISCONNECT)[3:])
+        next_event(_IRQ_CENTRAL_DISCONNECT)
+        print("disconnected")
+    finally:
+        ble.active(0)
+
+
+# Sender (central).
+def instance1():
+    multitest.next()
+    try:
+        multitest.wait("adv")
+        ble.gap_connect(*BDADDR)
+        conn = next_event(_IRQ_PERIPHERAL_CONNECT)[1]
+        ble.l2cap_connect(conn, PSM, MTU)
+        _, conn, cid, psm, our_mtu, peer_mtu = next_event(_IRQ_L2CAP_CONNECT)
+        print("connect", psm, our_mtu, peer_mtu)
+        data = pattern()
+        mv = memoryview(data)
+        crc, sent, stalls, errors = 0, 0, 0, 0
+        for length in sdu_lengths():
+            at = (sent * 7) % (len(data) - MTU)
+            chunk = mv[at : at + length]
+            # SEND_READY may be handled before l2cap_send's caller looks: count from before.
+            ready = flags["ready"]
+            try:
+                stalled = not ble.l2cap_send(conn, cid, chunk)
+            except OSError as e:
+                errors += 1
+                print("send error", e.errno)
+                break
+            crc = binascii.crc32(chunk, crc)
+            sent += length
+            if stalled:
+                stalls += 1
+                t0 = time.ticks_ms()
+                while flags["ready"] == ready and time.ticks_diff(time.ticks_ms(), t0) < TIMEOUT_MS:
+                    time.sleep_ms(1)
+                if flags["ready"] == ready:
+                    print("no SEND_READY")
+                    break
+        print("sent", sent, "crc", hex(crc), "stalled", stalls > 0, "errors", errors)
+        multitest.wait("done")
+        ble.l2cap_disconnect(conn, cid)
+        print("disconnect", next_event(_IRQ_L2CAP_DISCONNECT)[3:])
+        ble.gap_disconnect(conn)
+        next_event(_IRQ_PERIPHERAL_DISCONNECT)
+        print("disconnected")
+    finally:
+        ble.active(0)
+
+
+ble = bluetooth.BLE()
+ble.active(1)
+ble.irq(irq)
