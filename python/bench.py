@@ -9,6 +9,10 @@ exchange, 244-byte values): write-without-response and notification throughput,
 write-with-response and indication round trips, and both firmware processes'
 CPU time per MB of write-without-response traffic.
 
+L2CAP, between two firmware instances: one credit-based channel (MTU 1024), 4 MB
+sent in 1000-byte SDUs; throughput from the receiver's first to last byte, how
+often the sender stalled, and both processes' CPU time per MB.
+
 Usage (repo root, project venv): python python/bench.py [--micropython PATH]
 """
 
@@ -187,6 +191,80 @@ def write_rsp(count, size):
 WNR_COUNT, RSP_COUNT, NOTIFY_COUNT, IND_COUNT, VALUE = 1000, 50, 200, 30, 244
 
 
+# L2CAP bench agents: the receiver drains every RECV at once and notes when the first and last
+# bytes arrived; the sender queues SDUs and sleeps 1 ms per check while stalled (so waiting costs
+# no CPU in the per-MB figure).
+L2CAP_COMMON = """
+import bluetooth, time, sys, select
+ble = bluetooth.BLE()
+n = {}
+last = {}
+got = 0
+t_first = t_last = 0
+buf = bytearray(1024)
+ready = [True]
+def irq(e, d):
+    global got, t_first, t_last
+    if e == 25:
+        while True:
+            k = ble.l2cap_recvinto(d[0], d[1], buf)
+            if not k:
+                break
+            if not got:
+                t_first = time.ticks_us()
+            got += k
+        t_last = time.ticks_us()
+        return
+    if e == 26:
+        ready[0] = True
+        return
+    n[e] = n.get(e, 0) + 1
+    last[e] = tuple(bytes(x) if isinstance(x, memoryview) else x for x in d)
+def wait(e, count, ms=5000):
+    t = time.ticks_ms()
+    while n.get(e, 0) < count:
+        if time.ticks_diff(time.ticks_ms(), t) > ms:
+            raise OSError('timeout: event %d' % e)
+        time.sleep_ms(1)
+"""
+L2CAP_PERIPHERAL = L2CAP_COMMON + """
+def serve(psm, mtu):
+    ble.l2cap_listen(psm, mtu)
+    ble.gap_advertise(20000, b'\\x02\\x01\\x06\\x05\\x09bnch')
+def received():
+    return got, time.ticks_diff(t_last, t_first)
+""" + GATT_LOOP
+L2CAP_CENTRAL = L2CAP_COMMON + """
+def connect(addr, psm, mtu):
+    global conn, cid
+    ble.gap_connect(0, addr, 5000)
+    wait(7, 1)
+    conn = last[7][0]
+    ble.l2cap_connect(conn, psm, mtu)
+    wait(23, 1)
+    cid = last[23][1]
+    return last[23][4]
+stalls = 0
+def send(total, size):
+    global stalls
+    data = bytearray(size)
+    sent = 0
+    t = time.ticks_ms()
+    while sent < total:
+        ready[0] = False
+        if not ble.l2cap_send(conn, cid, data):
+            stalls += 1
+            while not ready[0]:
+                if time.ticks_diff(time.ticks_ms(), t) > 60000:
+                    raise OSError('stalled')
+                time.sleep_ms(1)
+        sent += size
+    return sent
+""" + GATT_LOOP
+# 4 MB in 1000-byte SDUs: seconds of traffic, enough for /proc's 10 ms CPU ticks.
+L2CAP_TOTAL, L2CAP_SDU, L2CAP_MTU = 4_000_000, 1000, 1024
+
+
 class Agent:
     """One firmware process running a GATT agent; every read from it is bounded."""
 
@@ -292,6 +370,38 @@ def gatt_bench(args, procs: list) -> list:
     return results
 
 
+def l2cap_bench(args, procs: list) -> list:
+    ready = start_radio(args.latency_ms, procs)
+    per = Agent('peripheral', args.micropython, L2CAP_PERIPHERAL, ready[0]['endpoint'])
+    procs.append(per.proc)
+    cen = Agent('central', args.micropython, L2CAP_CENTRAL, ready[1]['endpoint'])
+    procs.append(cen.proc)
+    for a in (per, cen):
+        while a.line(10) != 'READY':
+            pass
+    per.call(f'serve(0x80, {L2CAP_MTU})')
+    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
+    peer_mtu = cen.call(f'connect({addr!r}, 0x80, {L2CAP_MTU})')
+    pids = (per.proc.pid, cen.proc.pid)
+    before = [cpu_ticks(p) for p in pids]
+    cen.call(f'send({L2CAP_TOTAL}, {L2CAP_SDU})', timeout=120)
+    deadline = time.monotonic() + 60
+    while (got := per.call('received()'))[0] < L2CAP_TOTAL and time.monotonic() < deadline:
+        time.sleep(0.05)
+    per_s, cen_s = ((cpu_ticks(p) - b) / CLK_TCK for p, b in zip(pids, before))
+    received, us = got
+    cpu_s, mb = per_s + cen_s, received / 1e6
+    return [
+        ('l2cap_mtu (peer)', peer_mtu, ''),
+        ('l2cap_throughput', received / (us / 1e6) if us > 0 else float('nan'), 'B/s'),
+        ('l2cap_delivered', received, f'of {L2CAP_TOTAL} bytes'),
+        ('l2cap_sender_stalls', cen.call('stalls'), f'of {L2CAP_TOTAL // L2CAP_SDU} sends'),
+        ('l2cap_cpu_per_mb', cpu_s / mb if mb else float('nan'),
+         f's (both fw: {cpu_s:.2f} s = central {cen_s:.2f} + peripheral {per_s:.2f},'
+         f' for {mb:.3f} MB in {us / 1e6:.2f} s)'),
+    ]
+
+
 def cpu_ticks(pid: int) -> int:
     with open(f'/proc/{pid}/stat') as f:
         fields = f.read().rsplit(')', 1)[1].split()
@@ -340,7 +450,7 @@ def main() -> int:
     args = ap.parse_args()
     print(f'bench (virtual radio, {args.latency_ms:g} ms link latency)', flush=True)
     status = 0
-    for phase in (gap_bench, gatt_bench):
+    for phase in (gap_bench, gatt_bench, l2cap_bench):
         procs: list[subprocess.Popen] = []  # only what this phase started, ended by handle
         try:
             results = phase(args, procs)

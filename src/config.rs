@@ -3,7 +3,7 @@
 /// Simultaneous LE connections, in any mix of roles.
 pub const MAX_CONNECTIONS: usize = 4;
 /// L2CAP connection-oriented channels across all connections.
-pub const L2CAP_CHANNELS: usize = 4;
+pub const L2CAP_CHANNELS: usize = 2;
 /// PSMs that can be listened on at once.
 pub const L2CAP_LISTEN_MAX: usize = 4;
 /// Largest K-frame payload we accept and send (one 251-byte LE ACL packet with its L2CAP header).
@@ -11,9 +11,9 @@ pub const L2CAP_MPS: u16 = 247;
 /// Receive ring per channel. Its size is the credit window (bytes in flight),
 /// which decides throughput at a given latency; an SDU plus one K-frame must
 /// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS`).
-pub const L2CAP_RX_BYTES: usize = 4096;
+pub const L2CAP_RX_BYTES: usize = 16384;
 /// Send queue per channel: SDUs queued by `l2cap_send` before it reports a stall.
-pub const L2CAP_TX_BYTES: usize = 2048;
+pub const L2CAP_TX_BYTES: usize = 4096;
 /// Signalling commands waiting to be sent.
 pub const L2CAP_OUTBOX: usize = 2 * L2CAP_CHANNELS + 4;
 /// How long a channel request may go unanswered before it fails (the spec's RTX allows 1–60 s).

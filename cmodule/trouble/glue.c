@@ -34,11 +34,16 @@ static MP_DEFINE_CONST_FUN_OBJ_1(trouble_deliver_obj, trouble_deliver);
 
 void mp_trouble_port_schedule_delivery(void) {
     MICROPY_PY_BLUETOOTH_ENTER
+    bool nudge = false;
     if (!delivery_scheduled) {
         // A full scheduler queue leaves the flag clear: the next poll retries.
         delivery_scheduled = mp_sched_schedule(MP_OBJ_FROM_PTR(&trouble_deliver_obj), mp_const_none);
+        nudge = delivery_scheduled;
     }
     MICROPY_PY_BLUETOOTH_EXIT
+    if (nudge) {
+        mp_trouble_port_nudge_python();
+    }
 }
 
 // MicroPython's gatts db (characteristic values, on the GC heap) lives in a

@@ -17,6 +17,10 @@ void mp_trouble_port_stop(void);
 void mp_trouble_port_wake(void);
 // Ask for mp_trouble_deliver_events() to run on the Python thread.
 void mp_trouble_port_schedule_delivery(void);
+// Make a Python thread blocked in a system call run the scheduler now (called
+// once per newly scheduled delivery; a no-op where the scheduler already runs
+// from interrupts).
+void mp_trouble_port_nudge_python(void);
 // Wait a little while the stack starts (lets the driver run, handles pending events).
 void mp_trouble_port_wait_ms(uint32_t ms);
 

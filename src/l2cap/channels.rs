@@ -90,7 +90,8 @@ impl Channel {
             ident: 0,
             since: 0,
             stalled: false,
-            rx: Rx::new(0, L2CAP_MPS),
+            // All zero, so the table lands in .bss (no flash image of its buffers).
+            rx: Rx::new(0, 0),
             tx: Tx::new(),
         }
     }
@@ -149,7 +150,7 @@ impl Channels {
             chans: [const { Channel::new() }; L2CAP_CHANNELS],
             listening: [(0, 0); L2CAP_LISTEN_MAX],
             outbox: Deque::new(),
-            next_ident: 1,
+            next_ident: 0,
             turn: 0,
         }
     }
@@ -170,10 +171,10 @@ impl Channels {
         }
     }
 
+    /// A fresh signalling identifier (never 0, which the spec reserves).
     fn ident(&mut self) -> u8 {
-        let id = self.next_ident;
         self.next_ident = self.next_ident.checked_add(1).unwrap_or(1);
-        id
+        self.next_ident
     }
 
     fn signal(&mut self, handle: u16, ident: u8, signal: Signal) {

@@ -65,7 +65,7 @@ def instance0():
     multitest.globals(BDADDR=ble.config("mac"))
     multitest.next()
     try:
-        print("listen mtu 8000", errno_of(ble.l2cap_listen, 0x81, 8000))
+        print("listen mtu 20000", errno_of(ble.l2cap_listen, 0x81, 20000))
         print("listen psm 0", errno_of(ble.l2cap_listen, 0, 100))
         print("send no channel", errno_of(ble.l2cap_send, 0, 0x40, b"x"))
         print("recvinto no channel", errno_of(ble.l2cap_recvinto, 0, 0x40, None))

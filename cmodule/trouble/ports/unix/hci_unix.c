@@ -5,6 +5,12 @@
 // eventfd until bytes arrive, a request is posted, or the stack's next timer
 // is due, then runs mp_bluetooth_hci_poll(). So the stack progresses while
 // Python blocks, and an idle stack costs no CPU.
+//
+// Events reach Python through the scheduler, which a thread blocked in poll(),
+// a sleep or a read of stdin only runs when that call returns. So once a
+// delivery is scheduled, the poll thread interrupts the Python thread with a
+// signal: MicroPython retries such calls on EINTR after running the scheduler
+// (PEP 475), so events arrive at once instead of when a timeout expires.
 #include "py/mpconfig.h"
 
 #if MICROPY_PY_BLUETOOTH && MICROPY_BLUETOOTH_TROUBLE
@@ -13,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -32,7 +39,16 @@ static int hci_fd = -1;
 static bool hci_hung_up;
 static int wake_fd = -1;
 static pthread_t poll_thread_id;
+static pthread_t python_thread_id;
 static volatile bool running;
+
+// MicroPython's unix port takes SIGRTMIN + 5 for its GC; this is the next one.
+#define TROUBLE_NUDGE_SIGNAL (SIGRTMIN + 6)
+
+static void nudge_handler(int signo) {
+    // Nothing to do: the interrupted system call returns EINTR, which is the point.
+    (void)signo;
+}
 
 // Large enough for one HCI user-channel packet (one packet per read()).
 static uint8_t rx_buf[1100];
@@ -176,6 +192,13 @@ int mp_trouble_port_start(void) {
     if (wake_fd < 0) {
         return MP_ENOMEM;
     }
+    // No SA_RESTART: the point is to make the blocked call return.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = nudge_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(TROUBLE_NUDGE_SIGNAL, &sa, NULL);
+    python_thread_id = pthread_self();
     running = true;
     if (pthread_create(&poll_thread_id, NULL, poll_thread, NULL) != 0) {
         running = false;
@@ -201,6 +224,12 @@ void mp_trouble_port_wake(void) {
     if (wake_fd >= 0) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));
+    }
+}
+
+void mp_trouble_port_nudge_python(void) {
+    if (running && !pthread_equal(pthread_self(), python_thread_id)) {
+        pthread_kill(python_thread_id, TROUBLE_NUDGE_SIGNAL);
     }
 }
 
