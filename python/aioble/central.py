@@ -27,7 +27,7 @@ _ECONNABORTED = const(103)
 _BAD_HANDLE = const(65535)  # a failed/cancelled connection attempt (README)
 
 _active_scanner = None
-_connecting = {}  # Device -> [ThreadSafeFlag, DeviceConnection, attempt failed]
+_connecting = {}  # Device -> [ThreadSafeFlag, DeviceConnection, attempt failed, link came up]
 
 
 def _central_irq(event, data):
@@ -56,6 +56,7 @@ def _central_irq(event, data):
                 pass
             return
         pending[1]._on_connect(conn_handle)
+        pending[3] = True
         pending[0].set()
     elif event == _IRQ_PERIPHERAL_DISCONNECT and data[0] == _BAD_HANDLE:
         for pending in _connecting.values():
@@ -87,25 +88,28 @@ async def _connect(connection, timeout_ms, scan_duration_ms, min_conn_interval_u
         raise ValueError("Already connecting")
     ensure_active()
     await _cancel_scan()  # a central can't scan and connect at once
-    pending = [asyncio.ThreadSafeFlag(), connection, False]
+    pending = [asyncio.ThreadSafeFlag(), connection, False, False]
     _connecting[device] = pending
     # The controller's attempt lasts scan_duration_ms (default: the whole
-    # timeout); a failed attempt is retried while timeout_ms allows.
+    # timeout); a failed attempt is retried while timeout_ms allows. A link
+    # that came up counts even if the peer has closed it again by the time
+    # this task runs: the caller gets the (already disconnected) connection,
+    # as if it had looked a moment earlier, rather than a new attempt.
     duration = scan_duration_ms if scan_duration_ms is not None else (timeout_ms or 2000)
     try:
         with DeviceTimeout(None, timeout_ms):
-            while not connection.is_connected():
+            while not pending[3]:
                 pending[2] = False
                 ble.gap_connect(device.addr_type, device.addr, duration, min_conn_interval_us, max_conn_interval_us)
-                while not connection.is_connected() and not pending[2]:
+                while not pending[3] and not pending[2]:
                     await pending[0].wait()
                 if not ble.active():
                     raise OSError(_ECONNABORTED)  # stop() during connect
-                if pending[2] and scan_duration_ms is not None and not connection.is_connected():
+                if pending[2] and scan_duration_ms is not None and not pending[3]:
                     raise asyncio.TimeoutError  # the caller's own attempt length ran out
         return connection
     except BaseException:
-        if not connection.is_connected():
+        if not pending[3]:
             device._connection = None
             try:
                 ble.gap_connect(None)
