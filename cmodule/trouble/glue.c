@@ -4,6 +4,8 @@
 
 #if MICROPY_PY_BLUETOOTH && MICROPY_BLUETOOTH_TROUBLE
 
+#include <string.h>
+
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "extmod/modbluetooth.h"
@@ -54,6 +56,29 @@ void mp_trouble_gatts_db_reset(void) {
         mp_bluetooth_gatts_db_create(&MP_STATE_VM(bluetooth_trouble_gatts_db));
     }
     mp_bluetooth_gatts_db_reset(MP_STATE_VM(bluetooth_trouble_gatts_db));
+}
+
+// _IRQ_GET_SECRET for the bond loader (key None: the index-th secret of the
+// type). Copies the answer into buf and returns its length, which may exceed
+// cap (then nothing is copied); -1 when the application returns None or its
+// answer is not a buffer.
+int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap) {
+    int result = -1;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        const uint8_t *value = NULL;
+        size_t len = 0;
+        if (mp_bluetooth_gap_on_get_secret(type, index, NULL, 0, &value, &len)) {
+            if (len <= cap) {
+                memcpy(buf, value, len);
+            }
+            result = len > 0x7fff ? 0x7fff : (int)len;
+        }
+        nlr_pop();
+    } else {
+        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    return result;
 }
 
 // _trouble.stats(): what the backend dropped from the controller, so tests

@@ -8,6 +8,7 @@ mod gap;
 mod gattc;
 mod gatts;
 mod pending;
+mod security;
 pub mod settings;
 
 use crate::stack::{self, Phase};

@@ -122,6 +122,16 @@ unsafe fn deliver(e: Event<'_>) {
         Event::Status { code, handle, value_handle, status } => {
             sys::mp_bluetooth_gattc_on_read_write_status(code, handle, value_handle, status)
         }
+        Event::Encryption { handle, encrypted, authenticated, bonded, key_size } => {
+            sys::mp_bluetooth_gatts_on_encryption_update(handle, encrypted, authenticated, bonded, key_size)
+        }
+        Event::Passkey { handle, action, passkey } => {
+            sys::mp_bluetooth_gap_on_passkey_action(handle, action, passkey as sys::mp_int_t)
+        }
+        Event::SetSecret { sec_type, key, value } => {
+            // The application's verdict changes nothing: the bond is in use either way.
+            let _ = sys::mp_bluetooth_gap_on_set_secret(sec_type, key.as_ptr(), key.len(), value.as_ptr(), value.len());
+        }
         Event::ReadRequest { handle, value_handle } => {
             let r = sys::mp_bluetooth_gatts_on_read_request(handle, value_handle);
             crate::gatt::serve::answer(handle, value_handle, r as i32);

@@ -32,6 +32,12 @@ pub enum Event<'a> {
     Status { code: u8, handle: u16, value_handle: u16, status: u16 },
     /// GATTS_READ_REQUEST: Python's answer goes back to the link.
     ReadRequest { handle: u16, value_handle: u16 },
+    /// ENCRYPTION_UPDATE.
+    Encryption { handle: u16, encrypted: bool, authenticated: bool, bonded: bool, key_size: u8 },
+    /// PASSKEY_ACTION with MicroPython's action code.
+    Passkey { handle: u16, action: u8, passkey: u32 },
+    /// SET_SECRET: the application stores `value` under (`sec_type`, `key`).
+    SetSecret { sec_type: u8, key: &'a [u8], value: &'a [u8] },
 }
 
 struct W<'b> {
@@ -177,6 +183,24 @@ impl<'a> Event<'a> {
                 w.u16(handle)?;
                 w.u16(value_handle)?;
             }
+            Event::Encryption { handle, encrypted, authenticated, bonded, key_size } => {
+                w.u8(15)?;
+                w.u16(handle)?;
+                w.u8(encrypted as u8 | (authenticated as u8) << 1 | (bonded as u8) << 2)?;
+                w.u8(key_size)?;
+            }
+            Event::Passkey { handle, action, passkey } => {
+                w.u8(16)?;
+                w.u16(handle)?;
+                w.u8(action)?;
+                w.put(&passkey.to_le_bytes())?;
+            }
+            Event::SetSecret { sec_type, key, value } => {
+                w.u8(17)?;
+                w.u8(sec_type)?;
+                w.data(key)?;
+                w.data(value)?;
+            }
             Event::Status { code, handle, value_handle, status } => {
                 w.u8(13)?;
                 w.u8(code)?;
@@ -224,6 +248,23 @@ impl<'a> Event<'a> {
             12 => Event::Data { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, data: r.data()? },
             13 => Event::Status { code: r.u8()?, handle: r.u16()?, value_handle: r.u16()?, status: r.u16()? },
             14 => Event::ReadRequest { handle: r.u16()?, value_handle: r.u16()? },
+            15 => {
+                let handle = r.u16()?;
+                let flags = r.u8()?;
+                Event::Encryption {
+                    handle,
+                    encrypted: flags & 1 != 0,
+                    authenticated: flags & 2 != 0,
+                    bonded: flags & 4 != 0,
+                    key_size: r.u8()?,
+                }
+            }
+            16 => Event::Passkey {
+                handle: r.u16()?,
+                action: r.u8()?,
+                passkey: u32::from_le_bytes(r.take(4)?.try_into().ok()?),
+            },
+            17 => Event::SetSecret { sec_type: r.u8()?, key: r.data()?, value: r.data()? },
             _ => return None,
         })
     }
@@ -258,6 +299,10 @@ mod tests {
             Event::Data { code: 15, handle: 1, value_handle: 12, data: &[0xaa; 300] },
             Event::Status { code: 17, handle: 1, value_handle: 12, status: 3 },
             Event::ReadRequest { handle: 1, value_handle: 12 },
+            Event::Encryption { handle: 1, encrypted: true, authenticated: false, bonded: true, key_size: 16 },
+            Event::Encryption { handle: 2, encrypted: false, authenticated: true, bonded: false, key_size: 7 },
+            Event::Passkey { handle: 1, action: 4, passkey: 999_999 },
+            Event::SetSecret { sec_type: 2, key: &[1, 2, 3, 4, 5, 6, 7], value: &[0x55; 52] },
         ];
         let mut buf = [0u8; 400];
         for e in all {
