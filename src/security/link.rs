@@ -111,7 +111,11 @@ impl LinkSecurity {
                 _ => return sys::MP_EINVAL as i32,
             },
             ACTION_COMPARE if passkey != 0 => conn.pass_key_confirm(),
-            ACTION_COMPARE => conn.pass_key_cancel(),
+            // Rejecting ends the pairing, which trouble reports as an error; that is the intent.
+            ACTION_COMPARE => {
+                let _ = conn.pass_key_cancel();
+                Ok(())
+            }
             // trouble shows its own passkey and needs no answer (see the README).
             _ => Ok(()),
         };
