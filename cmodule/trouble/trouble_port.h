@@ -40,6 +40,7 @@ typedef struct _mp_trouble_stats_t {
     uint32_t hci_unsupported;     // SCO/ISO packets
     uint32_t att_withheld;        // ATT fragments not served yet (GATT is issue 3)
     uint32_t events_dropped;      // events lost to a full queue
+    uint32_t bonds_corrupt;       // bond records from the application that did not parse
 } mp_trouble_stats_t;
 
 // Implemented in Rust.

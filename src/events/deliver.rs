@@ -151,5 +151,6 @@ pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t)
         hci_unsupported: filter.unsupported,
         att_withheld: filter.att,
         events_dropped: DROPPED.load(Ordering::Relaxed),
+        bonds_corrupt: crate::security::bonds::corrupt_count(),
     };
 }

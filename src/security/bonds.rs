@@ -32,7 +32,7 @@ pub fn corrupt_count() -> u32 {
 /// no key, index 0, 1, ... until it returns None). Python thread, stack off.
 pub fn load_from_app() {
     let mut table: Vec<BondRecord, MAX_BONDS> = Vec::new();
-    // One more than fits, so the loop also ends for an application that never says None.
+    // Bounded, so the loop ends even for an application that never says None.
     for index in 0..(MAX_BONDS as u8).saturating_mul(4) {
         let mut buf = [0u8; LEN];
         let n = unsafe { sys::mp_trouble_get_secret(SEC_TYPE_BOND, index, buf.as_mut_ptr(), buf.len()) };
@@ -66,8 +66,9 @@ pub fn restore(stack: &TStack) {
 /// A bonded pairing finished: keep the bond and hand it to the application.
 pub fn remember(bond: &BondInformation) {
     let r = from_trouble(bond);
-    critical_section::with(|cs| {
+    let known = critical_section::with(|cs| {
         let mut t = TABLE.borrow(cs).borrow_mut();
+        let known = t.contains(&r);
         if let Some(i) = t.iter().position(|o| o.key() == r.key()) {
             t.remove(i);
         }
@@ -75,7 +76,13 @@ pub fn remember(bond: &BondInformation) {
             t.remove(0);
         }
         let _ = t.push(r);
+        known
     });
+    // Encrypting with a stored bond completes a "pairing" too; the
+    // application already holds that record.
+    if known {
+        return;
+    }
     let key = r.key();
     let value = r.encode();
     events::push(Event::SetSecret { sec_type: SEC_TYPE_BOND, key: &key, value: &value });

@@ -66,7 +66,10 @@ impl LinkSecurity {
                 if let Some(b) = bond {
                     bonds::remember(b);
                 }
-                report(conn, *security_level, bond.is_some());
+                // Encryption with a stored bond also ends here, without a
+                // new bond (no features were exchanged): it is still bonded.
+                let bonded = bond.as_ref().map_or_else(|| conn.is_bonded_peer(), |b| b.is_bonded);
+                report(conn, *security_level, bonded);
             }
             ConnectionEvent::PairingFailed(_) => {
                 self.asked = None;
