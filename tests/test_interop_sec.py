@@ -17,11 +17,19 @@ from fwproc import TIMEOUT, Firmware, agent
 from vradio import VirtualRadio  # noqa: E402  (test_interop_gap puts python/ on sys.path)
 
 from bumble import crypto  # noqa: E402
+from bumble.core import ProtocolError  # noqa: E402
+from bumble.device import Peer  # noqa: E402
 from bumble.pairing import PairingConfig, PairingDelegate  # noqa: E402
 
 IO = PairingDelegate.IoCapability
 ENCRYPTION_UPDATE, SET_SECRET, PASSKEY_ACTION = 28, 30, 31
 INPUT, DISPLAY = 2, 3
+KEY_SIZE_TOO_SHORT = 0x0C
+# One characteristic, readable only over an encrypted link (_FLAG_READ | _FLAG_READ_ENCRYPTED).
+REGISTER_ENCRYPTED = (
+    "ble.gatts_register_services(((bluetooth.UUID('12345678-1234-5678-1234-56789abcdef0'), "
+    "((bluetooth.UUID('12345678-1234-5678-1234-56789abcdef1'), 0x0202),)),))"
+)
 
 # Secrets live in the agent's dict, as an application keeps them; SEED is replaced by a
 # previous run's secrets. Events print as `EV <code> <fields>`, SET_SECRET as
@@ -208,11 +216,24 @@ async def test_legacy_pairing_reports_the_negotiated_key_size():
         async with radio_and_peer() as (radio, device):
             configure(device, Delegate(IO.NO_OUTPUT_NO_INPUT, max_key=size), sc=False, mitm=False)
             async with firmware(radio, config="le_secure=False") as fw:
+                ((value_handle,),) = await fw.call(REGISTER_ENCRYPTED)
+                await fw.call(f"ble.gatts_write({value_handle}, b'sealed')")
                 handle, connection = await bumble_connects(fw, device)
                 since = len(fw.lines)
                 with bumble_masks_stk(size):
                     await asyncio.wait_for(connection.pair(), TIMEOUT)
                 await fw.expect(rf"^EV {ENCRYPTION_UPDATE} {handle} 1 0 1 {size}$", since)
+                # An attribute that needs encryption wants a full-size key.
+                peer = Peer(connection)
+                if size == 16:
+                    assert await asyncio.wait_for(peer.read_value(value_handle), TIMEOUT) == b"sealed"
+                else:
+                    try:
+                        await asyncio.wait_for(peer.read_value(value_handle), TIMEOUT)
+                        code = None
+                    except ProtocolError as e:
+                        code = e.error_code
+                    assert code == KEY_SIZE_TOO_SHORT
                 await asyncio.wait_for(connection.disconnect(), TIMEOUT)
 
 
