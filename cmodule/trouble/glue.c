@@ -86,13 +86,14 @@ int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap)
 static mp_obj_t trouble_stats(void) {
     mp_trouble_stats_t s;
     mp_trouble_get_stats(&s);
-    mp_obj_t d = mp_obj_new_dict(8);
+    mp_obj_t d = mp_obj_new_dict(9);
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_junk_bytes), mp_obj_new_int_from_uint(s.hci_junk_bytes));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_oversized), mp_obj_new_int_from_uint(s.hci_oversized));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_malformed), mp_obj_new_int_from_uint(s.hci_malformed));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unknown_handle), mp_obj_new_int_from_uint(s.hci_unknown_handle));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unsupported), mp_obj_new_int_from_uint(s.hci_unsupported));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_att_withheld), mp_obj_new_int_from_uint(s.att_withheld));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_smp_withheld), mp_obj_new_int_from_uint(s.smp_withheld));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_events_dropped), mp_obj_new_int_from_uint(s.events_dropped));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bonds_corrupt), mp_obj_new_int_from_uint(s.bonds_corrupt));
     return d;

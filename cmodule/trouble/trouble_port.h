@@ -39,6 +39,7 @@ typedef struct _mp_trouble_stats_t {
     uint32_t hci_unknown_handle;  // packets for a connection that doesn't exist
     uint32_t hci_unsupported;     // SCO/ISO packets
     uint32_t att_withheld;        // ATT fragments not served yet (GATT is issue 3)
+    uint32_t smp_withheld;        // SMP fragments kept from trouble-host (see filter.rs)
     uint32_t events_dropped;      // events lost to a full queue
     uint32_t bonds_corrupt;       // bond records from the application that did not parse
 } mp_trouble_stats_t;

@@ -150,6 +150,7 @@ pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t)
         hci_unknown_handle: filter.unknown_handle,
         hci_unsupported: filter.unsupported,
         att_withheld: filter.att,
+        smp_withheld: filter.smp,
         events_dropped: DROPPED.load(Ordering::Relaxed),
         bonds_corrupt: crate::security::bonds::corrupt_count(),
     };
