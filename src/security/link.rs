@@ -92,6 +92,14 @@ impl LinkSecurity {
     pub fn on_request(&mut self, conn: &Link, op: Op) -> i32 {
         match op {
             Op::Pair => {
+                if conn.security_level().is_ok_and(|l| l.encrypted()) {
+                    // trouble has nothing to do; the caller (aioble's `pair()`)
+                    // still waits for the link's state.
+                    if let Ok(level) = conn.security_level() {
+                        report(conn, level, conn.is_bonded_peer());
+                    }
+                    return 0;
+                }
                 let _ = conn.set_bondable(policy::bond());
                 match conn.request_security() {
                     Ok(()) => 0,

@@ -65,6 +65,10 @@ pub fn apply(stack: &TStack) {
     DIRTY.store(false, Ordering::Release);
     stack.set_io_capabilities(io_capabilities());
     stack.set_secure_connections_only(LE_SECURE.load(Ordering::Relaxed));
+    // Bondable is per link in trouble; a peer may start pairing at any time.
+    for conn in stack.connections() {
+        let _ = conn.set_bondable(bond());
+    }
 }
 
 /// Applies the policy if it changed since it was last applied.

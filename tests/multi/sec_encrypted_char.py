@@ -117,6 +117,10 @@ def instance1():
         read("encrypted", enc)
         write(b"after")
         read("authenticated", auth)
+        # Already encrypted: gap_pair reports the link's state again.
+        ble.gap_pair(conn)
+        e = next_event(_IRQ_ENCRYPTION_UPDATE)
+        print("encryption again", e and e[2:])
         print("passkey actions", len([e for e in events if e[0] == _IRQ_PASSKEY_ACTION]))
         ble.gap_disconnect(conn)
         next_event(_IRQ_PERIPHERAL_DISCONNECT)
