@@ -35,5 +35,5 @@ pub extern "C" fn mp_bluetooth_gap_passkey(conn: u16, action: u8, passkey: mp_in
     if !known.contains(&(action as u32)) {
         return sys::MP_EINVAL as i32;
     }
-    errno(post(conn, Op::Passkey { action, passkey: passkey as i64 }))
+    errno(post(conn, Op::Passkey { action, passkey: i64::from(passkey) }))
 }
