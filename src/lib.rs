@@ -25,6 +25,7 @@ mod gap;
 mod privacy;
 #[cfg(not(test))]
 mod runtime;
+pub mod security;
 #[cfg(not(test))]
 mod stack;
 #[cfg(not(test))]

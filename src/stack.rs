@@ -123,7 +123,9 @@ pub fn start(id: Identity) {
         if let Some(a) = id.random {
             builder = builder.set_random_address(Address::random(gap::to_le(a)));
         }
-        (*STATICS.stack.get()).write(builder.build());
+        let stack = (*STATICS.stack.get()).write(builder.build());
+        crate::security::policy::apply(stack);
+        crate::security::bonds::restore(stack);
         set_phase(Phase::Starting);
         ARENA.spawn(run);
     }
@@ -155,6 +157,9 @@ pub fn poll() -> Option<u64> {
     critical_section::with(|_| {
         if !ARENA.is_running() {
             return None;
+        }
+        if phase() != Phase::Off {
+            crate::security::policy::apply_if_changed(unsafe { (*STATICS.stack.get()).assume_init_ref() });
         }
         executor::set_in_poll(true);
         let mut next = u64::MAX;

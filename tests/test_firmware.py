@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MPY = Path(os.environ.get("MICROPY_DIR", ROOT / "build" / "micropython-1.25.0"))
 FIRMWARE = ROOT / "build" / "unix" / "micropython"
 
-# Upstream files this backend is expected to pass so far (pairing comes with
-# issue 4; stress_deepsleep_reconnect needs a board that reboots).
+# Upstream files this backend is expected to pass (stress_deepsleep_reconnect
+# needs a board that reboots; it is the only one left out).
 UPSTREAM = [
     "ble_gap_advertise.py",
     "ble_gap_connect.py",
@@ -26,6 +26,8 @@ UPSTREAM = [
     "ble_gap_device_name.py",
     "ble_gatt_data_transfer.py",
     "ble_gattc_discover_services.py",
+    "ble_gap_pair.py",
+    "ble_gap_pair_bond.py",
     "ble_irq_calls.py",
     "ble_l2cap.py",
     "ble_mtu.py",

@@ -36,6 +36,8 @@ def irq(ev, data):
             print('SCAN', a.hex(), bytes(data[4]).hex())
     elif ev in (1, 2, 7, 8):
         print('EV', ev, data[0], bytes(data[2]).hex())
+    elif ev == 28:
+        print('EV', ev, *data)
     else:
         print('EV', ev)
 def scan(ms):
@@ -365,3 +367,77 @@ async def test_seeded_random_packets_leave_the_stack_working():
         after = await r.a.stats()
         assert after["hci_malformed"] > before["hci_malformed"], (before, after)
         assert after["hci_unknown_handle"] > before["hci_unknown_handle"], (before, after)
+
+
+# SMP command codes 0x01-0x0E with their payload sizes (Core Vol 3 Part H 3.5-3.6).
+SMP_SIZES = {1: 6, 2: 6, 3: 16, 4: 16, 5: 1, 6: 16, 7: 10, 8: 16, 9: 7, 10: 16, 11: 1, 12: 64, 13: 16, 14: 1}
+
+
+def smp(payload: bytes) -> bytes:
+    """An L2CAP frame on the security manager's channel (CID 6)."""
+    return h16(len(payload)) + h16(6) + payload
+
+
+@run_async
+async def test_seeded_random_smp_from_the_air_leaves_pairing_working():
+    # trouble-host runs SMP itself: out-of-order commands, wrong lengths, unknown codes and
+    # random parameters from the peer must end in a refusal, never in a crash.
+    async with rig() as r:
+        handles = await r.connect()
+        live = int.from_bytes(connection_complete(r.proxy)[5:7], "little")
+        rng = random.Random(4321)
+        burst = bytearray()
+        for _ in range(300):
+            code = rng.randrange(0, 0x11)
+            size = SMP_SIZES.get(code, 0) if rng.random() < 0.7 else rng.randrange(0, 70)
+            burst += acl(live, smp(bytes([code]) + rng.randbytes(size)))
+        await r.inject(bytes(burst))
+        await r.disconnect(handles)
+        await r.a_works()
+        # Pairing still works afterwards, on a fresh link.
+        handles = await r.connect()
+        sa, sb = len(r.a.lines), len(r.b.lines)
+        await r.b.call(f"ble.gap_pair({handles[1]})")
+        # Encrypted, unauthenticated (Just Works), bonded, full-size key.
+        await r.a.expect(rf"^EV 28 {handles[0]} 1 0 1 16$", sa)
+        await r.b.expect(rf"^EV 28 {handles[1]} 1 0 1 16$", sb)
+        await r.disconnect(handles)
+
+
+@run_async
+async def test_security_request_after_failed_reencryption_is_withheld():
+    # A (central) bonds with B. On a new link A's controller reports that encryption failed
+    # (as a controller does when the peer lost the bond: PIN or Key Missing). A Security
+    # Request from B then would make trouble-host unwrap the bond it may no longer use (a
+    # panic); the filter withholds it, and pairing afresh still works.
+    async with rig() as r:
+        a, b = r.a, r.b
+
+        async def a_connects_to_b() -> tuple[int, int]:
+            await b.call("ble.gap_advertise(20000)")
+            sa, sb = len(a.lines), len(b.lines)
+            await a.call(f"ble.gap_connect({b.addr_type}, bytes.fromhex('{b.mac}'))")
+            on_a = await a.expect(rf"^EV 7 (\d+) {b.mac}$", sa)
+            on_b = await b.expect(rf"^EV 1 (\d+) {a.mac}$", sb)
+            return int(on_a[1]), int(on_b[1])
+
+        ha, hb = await a_connects_to_b()
+        sa = len(a.lines)
+        await a.call(f"ble.gap_pair({ha})")
+        await a.expect(rf"^EV 28 {ha} 1 0 1 16$", sa)
+        sb = len(b.lines)
+        await a.call(f"ble.gap_disconnect({ha})")
+        await b.expect(rf"^EV 2 {hb} {a.mac}$", sb)
+
+        ha, hb = await a_connects_to_b()
+        completes = [p for p in r.proxy.forwarded if p[:2] == b"\x04\x3e" and p[3] in (0x01, 0x0A) and p[4] == 0]
+        live = int.from_bytes(completes[-1][5:7], "little")
+        await r.inject(event(0x08, bytes([0x06]) + h16(live) + b"\x00"))  # Encryption Change: key missing
+        await r.inject(acl(live, smp(b"\x0b\x01")), "smp_withheld", 1)  # Security Request, bonding
+        sa, sb = len(a.lines), len(b.lines)
+        await a.call(f"ble.gap_pair({ha})")
+        await a.expect(rf"^EV 28 {ha} 1 0 1 16$", sa)
+        await b.expect(rf"^EV 28 {hb} 1 0 1 16$", sb)
+        await a.call(f"ble.gap_disconnect({ha})")
+        await b.expect(rf"^EV 2 {hb} {a.mac}$", sb)
+        await r.a_works()

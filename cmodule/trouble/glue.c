@@ -4,6 +4,8 @@
 
 #if MICROPY_PY_BLUETOOTH && MICROPY_BLUETOOTH_TROUBLE
 
+#include <string.h>
+
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "extmod/modbluetooth.h"
@@ -61,19 +63,44 @@ void mp_trouble_gatts_db_reset(void) {
     mp_bluetooth_gatts_db_reset(MP_STATE_VM(bluetooth_trouble_gatts_db));
 }
 
+// _IRQ_GET_SECRET for the bond loader (key None: the index-th secret of the
+// type). Copies the answer into buf and returns its length, which may exceed
+// cap (then nothing is copied); -1 when the application returns None or its
+// answer is not a buffer.
+int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap) {
+    int result = -1;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        const uint8_t *value = NULL;
+        size_t len = 0;
+        if (mp_bluetooth_gap_on_get_secret(type, index, NULL, 0, &value, &len)) {
+            if (len <= cap) {
+                memcpy(buf, value, len);
+            }
+            result = len > 0x7fff ? 0x7fff : (int)len;
+        }
+        nlr_pop();
+    } else {
+        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    return result;
+}
+
 // _trouble.stats(): what the backend dropped from the controller, so tests
 // and users can see that hostile input was refused rather than lost silently.
 static mp_obj_t trouble_stats(void) {
     mp_trouble_stats_t s;
     mp_trouble_get_stats(&s);
-    mp_obj_t d = mp_obj_new_dict(7);
+    mp_obj_t d = mp_obj_new_dict(9);
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_junk_bytes), mp_obj_new_int_from_uint(s.hci_junk_bytes));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_oversized), mp_obj_new_int_from_uint(s.hci_oversized));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_malformed), mp_obj_new_int_from_uint(s.hci_malformed));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unknown_handle), mp_obj_new_int_from_uint(s.hci_unknown_handle));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_hci_unsupported), mp_obj_new_int_from_uint(s.hci_unsupported));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_att_withheld), mp_obj_new_int_from_uint(s.att_withheld));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_smp_withheld), mp_obj_new_int_from_uint(s.smp_withheld));
     mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_events_dropped), mp_obj_new_int_from_uint(s.events_dropped));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_bonds_corrupt), mp_obj_new_int_from_uint(s.bonds_corrupt));
     return d;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(trouble_stats_obj, trouble_stats);

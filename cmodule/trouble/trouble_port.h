@@ -32,6 +32,8 @@ struct _mp_map_t *mp_trouble_gatts_db(void);
 // Empties the gatts db (creating it on first use). Python thread only: it allocates.
 void mp_trouble_gatts_db_reset(void);
 void mp_trouble_random(uint8_t *buf, size_t len);
+// The application's index-th secret of a type, copied into buf (glue.c).
+int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap);
 
 // Counters of input the backend dropped (for the _trouble module).
 typedef struct _mp_trouble_stats_t {
@@ -41,7 +43,9 @@ typedef struct _mp_trouble_stats_t {
     uint32_t hci_unknown_handle;  // packets for a connection that doesn't exist
     uint32_t hci_unsupported;     // SCO/ISO packets
     uint32_t att_withheld;        // ATT fragments not served yet (GATT is issue 3)
+    uint32_t smp_withheld;        // SMP fragments kept from trouble-host (see filter.rs)
     uint32_t events_dropped;      // events lost to a full queue
+    uint32_t bonds_corrupt;       // bond records from the application that did not parse
 } mp_trouble_stats_t;
 
 // Implemented in Rust.

@@ -8,7 +8,7 @@ mod gap;
 mod gattc;
 mod gatts;
 mod l2cap;
-mod pending;
+mod security;
 pub mod settings;
 
 use crate::stack::{self, Phase};

@@ -19,10 +19,6 @@ static ADDR_MODE: AtomicU8 = AtomicU8::new(ADDR_PUBLIC);
 static RANDOM_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
 static PRIVATE_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
 static MTU: AtomicU16 = AtomicU16::new(DEFAULT_MTU);
-static BONDING: AtomicBool = AtomicBool::new(true);
-static MITM: AtomicBool = AtomicBool::new(false);
-static LE_SECURE: AtomicBool = AtomicBool::new(false);
-static IO_CAP: AtomicU8 = AtomicU8::new(3);
 static NAME: Mutex<RefCell<Vec<u8, GAP_NAME_MAX>>> = Mutex::new(RefCell::new(Vec::new()));
 static NAME_SET: AtomicBool = AtomicBool::new(false);
 
@@ -54,6 +50,9 @@ fn init(fresh: bool) -> i32 {
         // the application registers its own.
         crate::gatt::serve::reset_database();
         unsafe { sys::mp_trouble_gatts_db_reset() };
+        // The application holds the bonds (MicroPython's contract); trouble
+        // gets them when the stack is built, before any peer can connect.
+        crate::security::bonds::load_from_app();
     }
     critical_section::with(|_| stack::start(identity()));
     let r = unsafe { sys::mp_trouble_port_start() };
@@ -294,23 +293,23 @@ pub extern "C" fn mp_bluetooth_set_preferred_mtu(mtu: u16) -> i32 {
 /// `config(bond=...)`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_bonding(enabled: bool) {
-    BONDING.store(enabled, Ordering::Relaxed);
+    crate::security::policy::set_bond(enabled);
 }
 
 /// `config(mitm=...)`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_mitm_protection(enabled: bool) {
-    MITM.store(enabled, Ordering::Relaxed);
+    crate::security::policy::set_mitm(enabled);
 }
 
 /// `config(le_secure=...)`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_le_secure(enabled: bool) {
-    LE_SECURE.store(enabled, Ordering::Relaxed);
+    crate::security::policy::set_le_secure(enabled);
 }
 
 /// `config(io=...)`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_io_capability(capability: u8) {
-    IO_CAP.store(capability, Ordering::Relaxed);
+    crate::security::policy::set_io(capability);
 }

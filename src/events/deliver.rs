@@ -122,6 +122,16 @@ unsafe fn deliver(e: Event<'_>) {
         Event::Status { code, handle, value_handle, status } => {
             sys::mp_bluetooth_gattc_on_read_write_status(code, handle, value_handle, status)
         }
+        Event::Encryption { handle, encrypted, authenticated, bonded, key_size } => {
+            sys::mp_bluetooth_gatts_on_encryption_update(handle, encrypted, authenticated, bonded, key_size)
+        }
+        Event::Passkey { handle, action, passkey } => {
+            sys::mp_bluetooth_gap_on_passkey_action(handle, action, passkey as sys::mp_int_t)
+        }
+        Event::SetSecret { sec_type, key, value } => {
+            // The application's verdict changes nothing: the bond is in use either way.
+            let _ = sys::mp_bluetooth_gap_on_set_secret(sec_type, key.as_ptr(), key.len(), value.as_ptr(), value.len());
+        }
         Event::ReadRequest { handle, value_handle } => {
             let r = sys::mp_bluetooth_gatts_on_read_request(handle, value_handle);
             crate::gatt::serve::answer(handle, value_handle, r as i32);
@@ -150,6 +160,8 @@ pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t)
         hci_unknown_handle: filter.unknown_handle,
         hci_unsupported: filter.unsupported,
         att_withheld: filter.att,
+        smp_withheld: filter.smp,
         events_dropped: DROPPED.load(Ordering::Relaxed),
+        bonds_corrupt: crate::security::bonds::corrupt_count(),
     };
 }

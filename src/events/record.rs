@@ -35,6 +35,12 @@ pub enum Event<'a> {
     /// L2CAP_ACCEPT (answered back to the channel table), _CONNECT, _DISCONNECT,
     /// _RECV or _SEND_READY (`code`); `a`–`c` are the IRQ tuple's fields after the cid.
     L2cap { code: u8, handle: u16, cid: u16, a: u16, b: u16, c: u16 },
+    /// ENCRYPTION_UPDATE.
+    Encryption { handle: u16, encrypted: bool, authenticated: bool, bonded: bool, key_size: u8 },
+    /// PASSKEY_ACTION with MicroPython's action code.
+    Passkey { handle: u16, action: u8, passkey: u32 },
+    /// SET_SECRET: the application stores `value` under (`sec_type`, `key`).
+    SetSecret { sec_type: u8, key: &'a [u8], value: &'a [u8] },
 }
 
 struct W<'b> {
@@ -187,6 +193,24 @@ impl<'a> Event<'a> {
                 w.u16(handle)?;
                 w.u16(value_handle)?;
             }
+            Event::Encryption { handle, encrypted, authenticated, bonded, key_size } => {
+                w.u8(15)?;
+                w.u16(handle)?;
+                w.u8(encrypted as u8 | (authenticated as u8) << 1 | (bonded as u8) << 2)?;
+                w.u8(key_size)?;
+            }
+            Event::Passkey { handle, action, passkey } => {
+                w.u8(16)?;
+                w.u16(handle)?;
+                w.u8(action)?;
+                w.put(&passkey.to_le_bytes())?;
+            }
+            Event::SetSecret { sec_type, key, value } => {
+                w.u8(17)?;
+                w.u8(sec_type)?;
+                w.data(key)?;
+                w.data(value)?;
+            }
             Event::Status { code, handle, value_handle, status } => {
                 w.u8(13)?;
                 w.u8(code)?;
@@ -237,6 +261,23 @@ impl<'a> Event<'a> {
             20 => {
                 Event::L2cap { code: r.u8()?, handle: r.u16()?, cid: r.u16()?, a: r.u16()?, b: r.u16()?, c: r.u16()? }
             }
+            15 => {
+                let handle = r.u16()?;
+                let flags = r.u8()?;
+                Event::Encryption {
+                    handle,
+                    encrypted: flags & 1 != 0,
+                    authenticated: flags & 2 != 0,
+                    bonded: flags & 4 != 0,
+                    key_size: r.u8()?,
+                }
+            }
+            16 => Event::Passkey {
+                handle: r.u16()?,
+                action: r.u8()?,
+                passkey: u32::from_le_bytes(r.take(4)?.try_into().ok()?),
+            },
+            17 => Event::SetSecret { sec_type: r.u8()?, key: r.data()?, value: r.data()? },
             _ => return None,
         })
     }
@@ -272,6 +313,10 @@ mod tests {
             Event::Status { code: 17, handle: 1, value_handle: 12, status: 3 },
             Event::ReadRequest { handle: 1, value_handle: 12 },
             Event::L2cap { code: 22, handle: 1, cid: 0x40, a: 0x80, b: 512, c: 1024 },
+            Event::Encryption { handle: 1, encrypted: true, authenticated: false, bonded: true, key_size: 16 },
+            Event::Encryption { handle: 2, encrypted: false, authenticated: true, bonded: false, key_size: 7 },
+            Event::Passkey { handle: 1, action: 4, passkey: 999_999 },
+            Event::SetSecret { sec_type: 2, key: &[1, 2, 3, 4, 5, 6, 7], value: &[0x55; 52] },
         ];
         let mut buf = [0u8; 400];
         for e in all {

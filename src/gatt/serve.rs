@@ -160,9 +160,7 @@ fn security(conn: &Link) -> Security {
     Security {
         encrypted: level.encrypted(),
         authenticated: level.authenticated(),
-        // Without legacy pairing (not enabled yet) every key is a full LE
-        // Secure Connections key.
-        key_size: if level.encrypted() { 16 } else { 0 },
+        key_size: crate::security::link::key_size(conn),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::att::server::ServerLink;
 use crate::config::{ATT_PDU_MAX, MAX_VALUE_LEN};
 use crate::events::{self, Event};
 use crate::gap::state::DISCONNECT_REQ;
+use crate::security::link::{self as security, LinkSecurity, Op};
 use crate::stack::Link;
 use crate::sys;
 
@@ -39,6 +40,7 @@ struct Client {
 enum Wake {
     Link(ConnectionEvent),
     Disconnect,
+    Security(Op, u32),
     Pdu(bearer::Pdu),
     Push(Push),
     Request(Request),
@@ -60,6 +62,8 @@ pub async fn run(conn: &Link, i: usize) {
     let mut deferred: Option<u16> = None;
     serve::take_answer(i);
     requests::clear(i);
+    security::REQ[i].reset();
+    let mut sec = LinkSecurity::new(conn);
     loop {
         let deadline = [indicating.map(|(_, at)| at), client.deadline].into_iter().flatten().min();
         let idle = client.running.is_none();
@@ -79,8 +83,9 @@ pub async fn run(conn: &Link, i: usize) {
                 timeout: (supervision_timeout.as_millis() / 10) as u16,
                 status: 0,
             }),
-            Wake::Link(_) => {}
+            Wake::Link(e) => sec.on_event(conn, &e),
             Wake::Disconnect => conn.disconnect(),
+            Wake::Security(op, seq) => security::ACK[i].complete(seq, sec.on_request(conn, op)),
             Wake::Pdu(pdu) => match client::classify(&pdu) {
                 Direction::ToServer => {
                     answers.clear();
@@ -172,6 +177,9 @@ pub async fn run(conn: &Link, i: usize) {
         }
     }
     requests::clear(i);
+    if let Some((_, seq)) = security::REQ[i].try_take() {
+        security::ACK[i].complete(seq, sys::MP_ENOTCONN as i32);
+    }
     bearer::close(handle);
 }
 
@@ -196,9 +204,10 @@ async fn next_wake(conn: &Link, i: usize, handle: u16, idle: bool, deadline: Opt
             Wake::Pdu(bearer::recv(handle).await)
         }
     };
-    match select4(conn.next(), DISCONNECT_REQ[i].wait(), incoming, outgoing).await {
+    match select4(conn.next(), select(DISCONNECT_REQ[i].wait(), security::REQ[i].wait()), incoming, outgoing).await {
         Either4::First(e) => Wake::Link(e),
-        Either4::Second(()) => Wake::Disconnect,
+        Either4::Second(Either::First(())) => Wake::Disconnect,
+        Either4::Second(Either::Second((op, seq))) => Wake::Security(op, seq),
         Either4::Third(w) => w,
         Either4::Fourth(Either::First(p)) => Wake::Push(p),
         Either4::Fourth(Either::Second(Either::First(r))) => Wake::Request(r),

@@ -14,7 +14,7 @@ use bt_hci::cmd::status::ReadRssi;
 use bt_hci::cmd::{Cmd, CmdReturnBuf, Opcode, SyncCmd};
 use bt_hci::event::le::LeEvent;
 use bt_hci::event::{CommandComplete, CommandCompleteWithStatus, Event, EventPacket};
-use bt_hci::param::ConnHandle;
+use bt_hci::param::{ConnHandle, LeConnRole};
 use bt_hci::FromHciBytes;
 
 use super::h4::Kind;
@@ -22,6 +22,10 @@ use crate::l2cap::wire;
 
 /// The fixed L2CAP channel of the attribute protocol.
 const L2CAP_CID_ATT: u16 = 0x0004;
+/// The fixed L2CAP channel of the security manager protocol.
+const L2CAP_CID_SMP: u16 = 0x0006;
+/// SMP Security Request.
+const SMP_SECURITY_REQUEST: u8 = 0x0b;
 use crate::config::MAX_CONNECTIONS;
 
 /// Why a packet was dropped.
@@ -37,6 +41,8 @@ pub enum Reject {
     Att,
     /// A credit-based channel's frame or signalling: the backend's own too.
     L2cap,
+    /// An SMP PDU that would trip trouble-host in the link's state (see `check_acl`).
+    Smp,
 }
 
 /// Counters of dropped input.
@@ -52,6 +58,8 @@ pub struct FilterStats {
     pub att: u32,
     /// ACL fragments of credit-based channels taken away from trouble-host.
     pub l2cap: u32,
+    /// ACL fragments of SMP PDUs withheld from trouble-host.
+    pub smp: u32,
 }
 
 /// A connection the controller announced.
@@ -60,8 +68,12 @@ struct Link {
     handle: u16,
     /// Bytes of a withheld L2CAP PDU still to come in continuation fragments.
     skipping: u16,
-    /// Where that PDU went (`Reject::Att` or `Reject::L2cap`).
-    route: Reject,
+    /// Why that PDU is withheld (and where it went: ATT, L2CAP, or dropped SMP).
+    withheld: Reject,
+    /// We are the central of this link.
+    central: bool,
+    /// The controller reported a failed encryption and no success since.
+    encryption_failed: bool,
 }
 
 /// The filter: remembers which connection handles the controller announced.
@@ -82,7 +94,7 @@ impl Filter {
     pub const fn new() -> Self {
         Self {
             handles: [None; MAX_CONNECTIONS * 2],
-            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0, l2cap: 0 },
+            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0, l2cap: 0, smp: 0 },
         }
     }
 
@@ -101,6 +113,7 @@ impl Filter {
                 Reject::Unsupported => s.unsupported = s.unsupported.wrapping_add(1),
                 Reject::Att => s.att = s.att.wrapping_add(1),
                 Reject::L2cap => s.l2cap = s.l2cap.wrapping_add(1),
+                Reject::Smp => s.smp = s.smp.wrapping_add(1),
             }
         }
         r
@@ -113,6 +126,13 @@ impl Filter {
     /// continuation makes trouble drop the link. Credit-based channels are
     /// the backend's as well: their frames and the signalling commands about
     /// them (`l2cap::wire::is_ours`); other signalling stays trouble's.
+    ///
+    ///
+    /// SMP goes to trouble, except a Security Request to a central whose
+    /// encryption with a stored bond just failed: trouble then finds the bond
+    /// but may not use it, and unwraps the missing bond (a panic from the air).
+    /// Ignoring a Security Request is allowed (Vol 3 Part H §3.6.7); the
+    /// application can still pair with `gap_pair`.
     fn check_acl(&mut self, pkt: &[u8]) -> Result<(), Reject> {
         if pkt.len() < 4 || u16::from_le_bytes([pkt[2], pkt[3]]) as usize != pkt.len() - 4 {
             return Err(Reject::Malformed);
@@ -127,7 +147,7 @@ impl Filter {
                 return Ok(());
             }
             link.skipping = link.skipping.saturating_sub(data.len() as u16);
-            return Err(link.route);
+            return Err(link.withheld);
         }
         link.skipping = 0;
         if data.len() < 4 {
@@ -135,18 +155,23 @@ impl Filter {
             return Err(Reject::Malformed);
         }
         let (len, cid) = (u16::from_le_bytes([data[0], data[1]]), u16::from_le_bytes([data[2], data[3]]));
-        let route = if cid == L2CAP_CID_ATT {
-            Reject::Att
-        } else if wire::CID_DYNAMIC.contains(&cid)
-            || (cid == wire::CID_SIGNALLING && data.get(4).is_some_and(|&c| wire::is_ours(c)))
-        {
-            Reject::L2cap
-        } else {
-            return Ok(());
+        let withheld = match cid {
+            L2CAP_CID_ATT => Reject::Att,
+            _ if wire::CID_DYNAMIC.contains(&cid) => Reject::L2cap,
+            wire::CID_SIGNALLING if data.get(4).is_some_and(|&c| wire::is_ours(c)) => Reject::L2cap,
+            // The opcode may only come in a continuation: withhold what can't be checked.
+            L2CAP_CID_SMP
+                if link.central
+                    && link.encryption_failed
+                    && data.get(4).is_none_or(|&op| op == SMP_SECURITY_REQUEST) =>
+            {
+                Reject::Smp
+            }
+            _ => return Ok(()),
         };
         link.skipping = (len as usize).saturating_sub(data.len() - 4) as u16;
-        link.route = route;
-        Err(route)
+        link.withheld = withheld;
+        Err(withheld)
     }
 
     fn check_event(&mut self, pkt: &[u8]) -> Result<(), Reject> {
@@ -160,17 +185,17 @@ impl Filter {
                 }
                 Ok(())
             }
-            Event::EncryptionChangeV1(e) => self.require(e.handle),
-            Event::EncryptionKeyRefreshComplete(e) => self.require(e.handle),
+            Event::EncryptionChangeV1(e) => self.encryption(e.handle, e.status.to_result().is_ok()),
+            Event::EncryptionKeyRefreshComplete(e) => self.encryption(e.handle, e.status.to_result().is_ok()),
             Event::Le(LeEvent::LeConnectionComplete(e)) => {
                 if e.status.to_result().is_ok() {
-                    self.learn(e.handle)?;
+                    self.learn(e.handle, e.role)?;
                 }
                 Ok(())
             }
             Event::Le(LeEvent::LeEnhancedConnectionComplete(e)) => {
                 if e.status.to_result().is_ok() {
-                    self.learn(e.handle)?;
+                    self.learn(e.handle, e.role)?;
                 }
                 Ok(())
             }
@@ -198,7 +223,14 @@ impl Filter {
         }
     }
 
-    fn learn(&mut self, handle: ConnHandle) -> Result<(), Reject> {
+    /// Notes an encryption outcome of a known link.
+    fn encryption(&mut self, handle: ConnHandle, ok: bool) -> Result<(), Reject> {
+        let link = self.link(handle.raw()).ok_or(Reject::UnknownHandle)?;
+        link.encryption_failed = !ok;
+        Ok(())
+    }
+
+    fn learn(&mut self, handle: ConnHandle, role: LeConnRole) -> Result<(), Reject> {
         let h = handle.raw();
         if h > 0x0eff {
             return Err(Reject::Malformed);
@@ -208,7 +240,15 @@ impl Filter {
             return Err(Reject::UnknownHandle);
         }
         match self.handles.iter_mut().find(|s| s.is_none()) {
-            Some(slot) => *slot = Some(Link { handle: h, skipping: 0, route: Reject::Att }),
+            Some(slot) => {
+                *slot = Some(Link {
+                    handle: h,
+                    skipping: 0,
+                    withheld: Reject::Att,
+                    central: role == LeConnRole::Central,
+                    encryption_failed: false,
+                })
+            }
             // trouble refuses the link itself when its table is full; let it.
             None => {}
         }
@@ -417,6 +457,37 @@ mod tests {
         let upd = [1, 0x20, 16, 0, 12, 0, 5, 0, 0x12, 2, 8, 0, 6, 0, 6, 0, 0, 0, 0xc8, 0];
         assert_eq!(f.check(Kind::Acl, &upd), Ok(()));
         assert_eq!(f.stats.l2cap, 3);
+    }
+
+    #[test]
+    fn withholds_security_request_after_failed_encryption_as_central() {
+        let mut f = Filter::new();
+        // conn_complete() says role 0: we are the central.
+        assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
+        let sec_req = [1, 0x20, 6, 0, 2, 0, 6, 0, SMP_SECURITY_REQUEST, 0x01];
+        let pairing_failed = [1, 0x20, 6, 0, 2, 0, 6, 0, 0x05, 0x08];
+        assert_eq!(f.check(Kind::Acl, &sec_req), Ok(()));
+        // Encryption Change: status 0x06 (PIN or key missing).
+        assert_eq!(f.check(Kind::Event, &[0x08, 4, 0x06, 1, 0, 0]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &sec_req), Err(Reject::Smp));
+        assert_eq!(f.check(Kind::Acl, &pairing_failed), Ok(()));
+        // A Security Request split after the L2CAP header, and its continuation.
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 4, 0, 2, 0, 6, 0]), Err(Reject::Smp));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 2, 0, SMP_SECURITY_REQUEST, 1]), Err(Reject::Smp));
+        assert_eq!(f.stats.smp, 3);
+        // Encryption succeeds later (fresh pairing): requests pass again.
+        assert_eq!(f.check(Kind::Event, &[0x08, 4, 0x00, 1, 0, 1]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &sec_req), Ok(()));
+    }
+
+    #[test]
+    fn peripheral_links_keep_security_requests() {
+        let mut f = Filter::new();
+        let mut c = conn_complete(2);
+        c[6] = 1; // role: peripheral
+        assert_eq!(f.check(Kind::Event, &c), Ok(()));
+        assert_eq!(f.check(Kind::Event, &[0x08, 4, 0x06, 2, 0, 0]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[2, 0x20, 6, 0, 2, 0, 6, 0, SMP_SECURITY_REQUEST, 0x01]), Ok(()));
     }
 
     #[test]

@@ -1,0 +1,157 @@
+//! One link's pairing dialogue: trouble-host's security events become
+//! MicroPython IRQs, and Python's `gap_pair`/`gap_passkey` reach trouble
+//! through the link's session task (the C ABI never touches trouble itself).
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+use trouble_host::prelude::{ConnectionEvent, SecurityLevel};
+
+use super::{bonds, policy};
+use crate::config::MAX_CONNECTIONS;
+use crate::events::{self, Event};
+use crate::gap::state::Ack;
+use crate::stack::Link;
+use crate::sys;
+
+/// MicroPython's passkey actions.
+const ACTION_INPUT: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_INPUT as u8;
+const ACTION_DISPLAY: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_DISPLAY as u8;
+const ACTION_COMPARE: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_NUMERIC_COMPARISON as u8;
+
+/// What Python asked of a link's security manager.
+#[derive(Clone, Copy)]
+pub enum Op {
+    /// `gap_pair`: pair, or encrypt with a stored bond.
+    Pair,
+    /// `gap_passkey(conn, action, passkey)`.
+    Passkey {
+        /// MicroPython's action code.
+        action: u8,
+        /// The passkey, or for numeric comparison non-zero to accept.
+        passkey: i64,
+    },
+}
+
+/// Per-slot requests, with the `Ack` sequence number the caller waits for.
+pub static REQ: [Signal<CriticalSectionRawMutex, (Op, u32)>; MAX_CONNECTIONS] =
+    [const { Signal::new() }; MAX_CONNECTIONS];
+/// Per-slot completions (errno).
+pub static ACK: [Ack; MAX_CONNECTIONS] = [const { Ack::new() }; MAX_CONNECTIONS];
+
+/// A link's security state as the session keeps it.
+pub struct LinkSecurity {
+    /// The passkey action Python was asked for and has not answered.
+    asked: Option<u8>,
+}
+
+impl LinkSecurity {
+    /// A new link: bondable as configured, so a pairing the peer starts bonds too.
+    pub fn new(conn: &Link) -> Self {
+        let _ = conn.set_bondable(policy::bond());
+        Self { asked: None }
+    }
+
+    /// Turns one of trouble's security events into IRQs and stored bonds.
+    pub fn on_event(&mut self, conn: &Link, e: &ConnectionEvent) {
+        let handle = conn.handle().raw();
+        let mut ask = |action: u8, passkey: u32| {
+            self.asked = Some(action);
+            events::push(Event::Passkey { handle, action, passkey });
+        };
+        match e {
+            ConnectionEvent::PassKeyDisplay(k) => ask(ACTION_DISPLAY, k.value()),
+            ConnectionEvent::PassKeyConfirm(k) => ask(ACTION_COMPARE, k.value()),
+            ConnectionEvent::PassKeyInput => ask(ACTION_INPUT, 0),
+            ConnectionEvent::PairingComplete { security_level, bond } => {
+                self.asked = None;
+                if let Some(b) = bond {
+                    bonds::remember(b);
+                }
+                // Encryption with a stored bond also ends here, without a
+                // new bond (no features were exchanged): it is still bonded.
+                let bonded = bond.as_ref().map_or_else(|| conn.is_bonded_peer(), |b| b.is_bonded);
+                report(conn, *security_level, bonded);
+            }
+            ConnectionEvent::PairingFailed(_) => {
+                self.asked = None;
+                events::push(Event::Encryption {
+                    handle,
+                    encrypted: false,
+                    authenticated: false,
+                    bonded: false,
+                    key_size: 0,
+                });
+            }
+            // Encryption from a stored bond is reported here; a fresh pairing's
+            // (no bond yet) with its PairingComplete, once keys are distributed.
+            ConnectionEvent::Encrypted { security_level, bond: Some(b) } => report(conn, *security_level, b.is_bonded),
+            _ => {}
+        }
+    }
+
+    /// Carries out Python's request; returns an errno as NimBLE's backend would.
+    pub fn on_request(&mut self, conn: &Link, op: Op) -> i32 {
+        match op {
+            Op::Pair => {
+                if conn.security_level().is_ok_and(|l| l.encrypted()) {
+                    // trouble has nothing to do; the caller (aioble's `pair()`)
+                    // still waits for the link's state.
+                    if let Ok(level) = conn.security_level() {
+                        report(conn, level, conn.is_bonded_peer());
+                    }
+                    return 0;
+                }
+                let _ = conn.set_bondable(policy::bond());
+                match conn.request_security() {
+                    Ok(()) => 0,
+                    Err(trouble_host::Error::Disconnected) => sys::MP_ENOTCONN as i32,
+                    Err(_) => sys::MP_EALREADY as i32,
+                }
+            }
+            Op::Passkey { action, passkey } => self.answer(conn, action, passkey),
+        }
+    }
+
+    fn answer(&mut self, conn: &Link, action: u8, passkey: i64) -> i32 {
+        let Some(asked) = self.asked else { return sys::MP_ENOENT as i32 };
+        if asked != action {
+            return sys::MP_EINVAL as i32;
+        }
+        let r = match action {
+            ACTION_INPUT => match u32::try_from(passkey) {
+                Ok(k) if k <= 999_999 => conn.pass_key_input(k),
+                _ => return sys::MP_EINVAL as i32,
+            },
+            ACTION_COMPARE if passkey != 0 => conn.pass_key_confirm(),
+            // Rejecting ends the pairing, which trouble reports as an error; that is the intent.
+            ACTION_COMPARE => {
+                let _ = conn.pass_key_cancel();
+                Ok(())
+            }
+            // trouble shows its own passkey and needs no answer (see the README).
+            _ => Ok(()),
+        };
+        self.asked = None;
+        match r {
+            Ok(()) => 0,
+            Err(_) => sys::MP_ENOENT as i32,
+        }
+    }
+}
+
+fn report(conn: &Link, level: SecurityLevel, bonded: bool) {
+    events::push(Event::Encryption {
+        handle: conn.handle().raw(),
+        encrypted: level.encrypted(),
+        authenticated: level.authenticated(),
+        bonded,
+        key_size: key_size(conn),
+    });
+}
+
+/// The link's encryption key size in bytes (0 unencrypted).
+pub fn key_size(conn: &Link) -> u8 {
+    match conn.security_level() {
+        Ok(l) if l.encrypted() => conn.encryption_key_len().unwrap_or(16),
+        _ => 0,
+    }
+}

@@ -1,0 +1,16 @@
+//! The security manager's side of the backend: pairing policy from `config()`,
+//! the per-link pairing dialogue with Python, and bonds kept for the
+//! application (which persists them through the secrets IRQs).
+//!
+//! trouble-host runs SMP itself; this module decides what it is told (IO
+//! capabilities, bondable, Secure Connections only), turns its connection
+//! events into MicroPython's IRQs and restores bonds when the stack starts.
+// Every public item carries a doc line (a project rule); the lint keeps it that way.
+#![warn(missing_docs)]
+#[cfg(not(test))]
+pub mod bonds;
+#[cfg(not(test))]
+pub mod link;
+#[cfg(not(test))]
+pub mod policy;
+pub mod record;
