@@ -1,0 +1,103 @@
+# Environmental-sensing peripheral: a camera board publishing a (simulated)
+# temperature (0x2A6E, 0.01 degC) and humidity (0x2A6F, 0.01 %) in the
+# Environmental Sensing service (0x181A), readable and notified every sample.
+# Shows: the advertise() loop serving several centrals at once, send_update
+# reaching every subscriber, and, with drop_after, a link the sensor closes on
+# purpose so the central's reconnect path runs.
+# Peers: examples/sensor_central.py, examples/relay.py, or a phone app
+#   (python python/demo.py --phone runs a Bumble "phone" against it).
+# Run: python python/run_example.py sensor      (or: make demo)
+# Usage: micropython sensor_peripheral.py [period_ms=1000] [drop_after=0 (never)]
+# Stops on Ctrl-C (SIGINT) and prints a summary.
+import sys
+import struct
+
+import asyncio
+import aioble
+import bluetooth
+from micropython import const
+
+_ESS_UUID = bluetooth.UUID(0x181A)
+_TEMP_UUID = bluetooth.UUID(0x2A6E)
+_HUMIDITY_UUID = bluetooth.UUID(0x2A6F)
+_APPEARANCE_THERMOMETER = const(0x0300)
+NAME = "cam-sensor"
+
+PERIOD_MS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+DROP_AFTER = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+
+service = aioble.Service(_ESS_UUID)
+temperature = aioble.Characteristic(service, _TEMP_UUID, read=True, notify=True)
+humidity = aioble.Characteristic(service, _HUMIDITY_UUID, read=True, notify=True)
+aioble.register_services(service)
+
+stats = {"samples": 0, "connections": 0, "drops": 0, "peak": 0, "now": 0}
+
+
+class Sensor:
+    # A random walk, so every reading differs from the last and a receiver's
+    # log can be matched against this one.
+    def __init__(self):
+        self.temp = 2150  # 0.01 degC
+        self.hum = 4500  # 0.01 %
+        self.seed = 12345
+
+    def _step(self, span):
+        self.seed = (self.seed * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.seed >> 16) % (2 * span + 1) - span
+
+    def read(self):
+        self.temp = min(max(self.temp + (self._step(25) or 1), 1500), 3500)
+        self.hum = min(max(self.hum + (self._step(40) or 1), 2000), 8000)
+        return self.temp, self.hum
+
+
+async def sensor_task():
+    sensor = Sensor()
+    while True:
+        t, h = sensor.read()
+        temperature.write(struct.pack("<h", t), send_update=True)
+        humidity.write(struct.pack("<H", h), send_update=True)
+        stats["samples"] += 1
+        print("sample %d temp=%.2f hum=%.2f" % (stats["samples"], t / 100, h / 100))
+        await asyncio.sleep_ms(PERIOD_MS)
+
+
+async def serve(connection):
+    stats["now"] += 1
+    stats["peak"] = max(stats["peak"], stats["now"])
+    try:
+        if DROP_AFTER:
+            # Stands in for the central walking out of range.
+            await connection.disconnected(timeout_ms=DROP_AFTER * PERIOD_MS)
+        else:
+            await connection.disconnected()
+    except asyncio.TimeoutError:
+        stats["drops"] += 1
+        print("dropping the link to %s (simulated range loss)" % connection.device.addr_hex())
+        await connection.disconnect()
+    stats["now"] -= 1
+    print("disconnected %s" % connection.device.addr_hex())
+
+
+async def main():
+    asyncio.create_task(sensor_task())
+    await asyncio.sleep_ms(0)  # first sample in place before anyone can read
+    while True:
+        # 250 ms: found within a scan or two, and back on air right after each connect.
+        connection = await aioble.advertise(
+            250_000, name=NAME, services=[_ESS_UUID], appearance=_APPEARANCE_THERMOMETER
+        )
+        stats["connections"] += 1
+        print("connected %s (links now %d)" % (connection.device.addr_hex(), stats["now"] + 1))
+        asyncio.create_task(serve(connection))
+
+
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    pass
+finally:
+    aioble.stop()
+print("SUMMARY samples=%d connections=%d drops=%d peak_links=%d" % (
+    stats["samples"], stats["connections"], stats["drops"], stats["peak"]))
