@@ -8,7 +8,7 @@
 #   (python python/demo.py --phone runs a Bumble "phone" against it).
 # Run: python python/run_example.py sensor      (or: make demo)
 # Usage: micropython sensor_peripheral.py [period_ms=1000] [drop_after=0 (never)]
-# Stops on Ctrl-C (SIGINT) and prints a summary.
+#        [idle_s=0: stop once it has served and nobody came back for idle_s; 0: until Ctrl-C]
 import sys
 import struct
 
@@ -25,6 +25,7 @@ NAME = "cam-sensor"
 
 PERIOD_MS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 DROP_AFTER = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+IDLE_S = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 
 service = aioble.Service(_ESS_UUID)
 temperature = aioble.Characteristic(service, _TEMP_UUID, read=True, notify=True)
@@ -64,8 +65,6 @@ async def sensor_task():
 
 
 async def serve(connection):
-    stats["now"] += 1
-    stats["peak"] = max(stats["peak"], stats["now"])
     try:
         if DROP_AFTER:
             # Stands in for the central walking out of range.
@@ -80,17 +79,32 @@ async def serve(connection):
     print("disconnected %s" % connection.device.addr_hex())
 
 
-async def main():
-    asyncio.create_task(sensor_task())
-    await asyncio.sleep_ms(0)  # first sample in place before anyone can read
+async def idle_exit():
+    idle_ms = 0
+    while not IDLE_S or idle_ms < IDLE_S * 1000:
+        await asyncio.sleep_ms(100)
+        idle_ms = 0 if stats["now"] or not stats["connections"] else idle_ms + 100
+    print("no central for %d s, stopping" % IDLE_S)
+
+
+async def serve_centrals():
     while True:
         # 250 ms: found within a scan or two, and back on air right after each connect.
         connection = await aioble.advertise(
             250_000, name=NAME, services=[_ESS_UUID], appearance=_APPEARANCE_THERMOMETER
         )
         stats["connections"] += 1
-        print("connected %s (links now %d)" % (connection.device.addr_hex(), stats["now"] + 1))
+        stats["now"] += 1
+        stats["peak"] = max(stats["peak"], stats["now"])
+        print("connected %s (links now %d)" % (connection.device.addr_hex(), stats["now"]))
         asyncio.create_task(serve(connection))
+
+
+async def main():
+    asyncio.create_task(sensor_task())
+    await asyncio.sleep_ms(0)  # first sample in place before anyone can read
+    asyncio.create_task(serve_centrals())
+    await idle_exit()
 
 
 try:

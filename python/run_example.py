@@ -7,8 +7,10 @@ Usage (repo root, project venv):
 Every line the instances print is shown as `<seconds> [<role>] <line>`. Exit status 0 only if
 every instance exits with status 0 within the scenario's time bound.
 
-Clients end by themselves. Servers (roles marked `server`) run until every client has ended;
-then they get SIGINT (what Ctrl-C would send), print their summary and exit.
+Clients end by themselves. Servers (roles marked `server`) are given an idle time after which
+they stop by themselves once their clients are gone; one still running SERVER_WAIT_S after the
+last client ended gets SIGINT (what Ctrl-C would send), and is killed if that doesn't end it
+(such a run fails).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from vradio import VirtualRadio  # noqa: E402
 
 FIRMWARE = ROOT / 'build' / 'unix' / 'micropython'
 EXAMPLES = ROOT / 'examples'
-STOP_GRACE_S = 5.0  # a server's time to unwind after SIGINT
+SERVER_WAIT_S = 8.0  # after the last client: a server's idle time (3 s) plus its unwinding
+STOP_GRACE_S = 3.0  # a server's time to unwind after SIGINT
 
 
 @dataclass
@@ -54,44 +57,44 @@ class Scenario:
 SCENARIOS = {
     'sensor': Scenario(
         'ESS sensor peripheral (drops the link every 8 samples) and a central that reconnects',
-        [Role('sensor', 'sensor_peripheral.py', ('300', '8'), server=True),
+        [Role('sensor', 'sensor_peripheral.py', ('300', '8', '3'), server=True),
          Role('central', 'sensor_central.py', ('20',), delay=0.5)],
         timeout=60,
     ),
     'beacon': Scenario(
         'non-connectable manufacturer-data beacon and an observer',
-        [Role('beacon', 'beacon.py', (), server=True),
+        [Role('beacon', 'beacon.py', ('8',), server=True),
          Role('observer', 'observer.py', ('6',), delay=0.5)],
         timeout=40,
     ),
     'control': Scenario(
         'command characteristic (capture=True) and on_read status, exercised by a client',
-        [Role('camera', 'control_peripheral.py', (), server=True),
+        [Role('camera', 'control_peripheral.py', ('3',), server=True),
          Role('client', 'control_client.py', (), delay=0.5)],
         timeout=40,
     ),
     'hub': Scenario(
         'one peripheral serving three centrals at once',
-        [Role('hub', 'hub_peripheral.py', (), server=True)]
+        [Role('hub', 'hub_peripheral.py', ('300', '3'), server=True)]
         + [Role(f'viewer{i}', 'hub_central.py', (str(i), '3'), delay=1.5) for i in range(1, 4)],
         timeout=60,
     ),
     'relay': Scenario(
         'a relay: central of the sensor and peripheral to a display at the same time',
-        [Role('sensor', 'sensor_peripheral.py', ('500',), server=True),
-         Role('relay', 'relay.py', (), server=True, delay=0.5),
+        [Role('sensor', 'sensor_peripheral.py', ('500', '0', '3'), server=True),
+         Role('relay', 'relay.py', ('3',), server=True, delay=0.5),
          Role('display', 'sensor_central.py', ('10', 'cam-relay'), delay=1.0)],
         timeout=60,
     ),
     'frames': Scenario(
         'camera frames over an L2CAP channel, checksummed',
-        [Role('camera', 'frame_sender.py', (), server=True),
+        [Role('camera', 'frame_sender.py', ('3',), server=True),
          Role('viewer', 'frame_receiver.py', ('3',), delay=0.5)],
         timeout=60,
     ),
     'bond': Scenario(
         'pair and bond, then both restart and the link comes back encrypted without pairing',
-        [Role('camera', 'bond_peripheral.py', (), server=True),
+        [Role('camera', 'bond_peripheral.py', ('3',), server=True),
          Role('phone', 'bond_central.py', (), delay=0.5)],
         timeout=90,
         runs=2,
@@ -144,12 +147,15 @@ class Runner:
                     procs[role.name] = await self._start(role, endpoint)
                 clients = [procs[r.name][0].wait() for r in roles if not r.server]
                 ok = await self._bounded(asyncio.gather(*clients), deadline)
-                for r in roles:
-                    proc = procs[r.name][0]
-                    if r.server and proc.returncode is None:
-                        proc.send_signal(signal.SIGINT)  # Ctrl-C: the server's clean stop
-                for r in roles:
-                    ok &= await self._bounded(procs[r.name][0].wait(), min(deadline, time.monotonic() + STOP_GRACE_S))
+                servers = [procs[r.name][0] for r in roles if r.server]
+                wait = min(deadline, time.monotonic() + SERVER_WAIT_S)
+                if not await self._bounded(asyncio.gather(*(p.wait() for p in servers)), wait, quiet=True):
+                    ok = False
+                    for proc in servers:
+                        if proc.returncode is None:
+                            self.show('runner', f'a server did not stop by itself: SIGINT to pid {proc.pid}')
+                            proc.send_signal(signal.SIGINT)
+                    await self._bounded(asyncio.gather(*(p.wait() for p in servers)), time.monotonic() + STOP_GRACE_S)
             finally:
                 for proc, pipe in procs.values():
                     if proc.returncode is None:
@@ -162,12 +168,13 @@ class Runner:
                 ok &= code == 0
             return ok
 
-    async def _bounded(self, aw, deadline: float) -> bool:
+    async def _bounded(self, aw, deadline: float, quiet: bool = False) -> bool:
         try:
             await asyncio.wait_for(aw, max(0.1, deadline - time.monotonic()))
             return True
         except asyncio.TimeoutError:
-            self.show('runner', 'time is up, stopping the instances')
+            if not quiet:
+                self.show('runner', 'time is up')
             return False
 
     async def run(self, workdir: Path) -> Outcome:
