@@ -54,6 +54,9 @@ enum State {
     Open,
     /// We asked the peer to close; waiting for its response.
     Closing,
+    /// Closed, with received data the application has not read yet: it stays
+    /// readable (then reads return 0) until read out or the entry is needed.
+    Draining,
 }
 
 struct Channel {
@@ -155,6 +158,14 @@ impl Channels {
         }
     }
 
+    /// A free entry, or else one only kept for unread data (that data is dropped).
+    fn vacant(&mut self) -> Option<usize> {
+        let i = self.chans.iter().position(|c| c.state == State::Free);
+        let i = i.or_else(|| self.chans.iter().position(|c| c.state == State::Draining))?;
+        self.chans[i].reset();
+        Some(i)
+    }
+
     fn index(&self, handle: u16, cid: u16) -> Option<usize> {
         let i = cid.checked_sub(*CID_DYNAMIC.start())? as usize;
         let c = self.chans.get(i)?;
@@ -217,7 +228,7 @@ impl Channels {
         if !(1..=0xff).contains(&psm) || !mtu_ok(mtu) {
             return Err(Refusal::Invalid);
         }
-        let i = self.chans.iter().position(|c| c.state == State::Free).ok_or(Refusal::NoMemory)?;
+        let i = self.vacant().ok_or(Refusal::NoMemory)?;
         let ident = self.ident();
         let c = &mut self.chans[i];
         c.start(State::Connecting, handle, psm, mtu, ident, now);
@@ -261,6 +272,16 @@ impl Channels {
     /// `l2cap_recvinto`: copies out received bytes (or, with no buffer, counts them).
     /// Returns the byte count and whether credits were queued for the peer.
     pub fn recv(&mut self, handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
+        let i = self.index(handle, cid).ok_or(Refusal::Invalid)?;
+        let c = &mut self.chans[i];
+        if c.state == State::Draining {
+            // What arrived before the close, then end of stream (0) once, then gone.
+            let n = out.map_or(c.rx.available(), |out| c.rx.read(out));
+            if n == 0 {
+                c.reset();
+            }
+            return Ok((n, false));
+        }
         let c = self.open(handle, cid)?;
         let Some(out) = out else { return Ok((c.rx.available(), false)) };
         let n = c.rx.read(out);
@@ -333,7 +354,7 @@ impl Channels {
         match s {
             Signal::ConnectReq { psm, scid, mtu, mps, credits } => match self.admit(handle, psm, scid, mtu, mps) {
                 Ok(our_mtu) => {
-                    let Some(i) = self.chans.iter().position(|c| c.state == State::Free) else {
+                    let Some(i) = self.vacant() else {
                         return self.signal(handle, ident, refusal(result::NO_RESOURCES));
                     };
                     let c = &mut self.chans[i];
@@ -377,11 +398,8 @@ impl Channels {
             Signal::DisconnectReq { dcid, scid } => {
                 match self.index(handle, dcid).filter(|&i| self.chans[i].peer_cid == scid) {
                     Some(i) => {
-                        let c = &mut self.chans[i];
-                        let psm = c.psm;
-                        c.reset();
                         self.signal(handle, ident, Signal::DisconnectRsp { dcid, scid });
-                        sink(Note::Disconnect { handle, cid: dcid, psm, status: 0 });
+                        self.finish(i, 0, sink);
                     }
                     None => self.signal(handle, ident, Signal::CommandReject { reason: reject::INVALID_CID }),
                 }
@@ -425,14 +443,20 @@ impl Channels {
     fn finish(&mut self, i: usize, status: u16, sink: &mut impl FnMut(Note)) {
         let c = &mut self.chans[i];
         let (handle, psm) = (c.handle, c.psm);
-        c.reset();
+        if c.state == State::Open && c.rx.available() > 0 {
+            c.state = State::Draining;
+            c.tx.clear();
+            (c.stalled, c.peer_credits) = (false, 0);
+        } else {
+            c.reset();
+        }
         sink(Note::Disconnect { handle, cid: cid_of(i), psm, status });
     }
 
     /// The link is gone: its channels close and its queued commands are dropped.
     pub fn link_closed(&mut self, handle: u16, sink: &mut impl FnMut(Note)) {
         for i in 0..L2CAP_CHANNELS {
-            if self.chans[i].state != State::Free && self.chans[i].handle == handle {
+            if !matches!(self.chans[i].state, State::Free | State::Draining) && self.chans[i].handle == handle {
                 self.finish(i, 0, sink);
             }
         }
