@@ -41,8 +41,9 @@ _passkey_handler = None
 
 
 def load_secrets(path=None):
+    # With no path: the file loaded last (activation reloads it), else the default.
     global _path, _secrets
-    _path = path or _DEFAULT_PATH
+    _path = path or _path or _DEFAULT_PATH
     loaded = {}
     try:
         with open(_path, "r") as f:
@@ -135,10 +136,9 @@ def _answer(connection, action, answer):
 
 
 def _security_shutdown():
-    global _secrets, _path
-    # As upstream: stop() forgets the loaded secrets; they reload on activation.
+    global _secrets
+    # As upstream: stop() forgets the loaded secrets; activation reloads them.
     _secrets = {}
-    _path = None
 
 
 register_irq_handler(_security_irq, _security_shutdown)
