@@ -10,7 +10,7 @@ pub const L2CAP_LISTEN_MAX: usize = 4;
 pub const L2CAP_MPS: u16 = 247;
 /// Receive ring per channel. Its size is the credit window (bytes in flight),
 /// which decides throughput at a given latency; an SDU plus one K-frame must
-/// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS`).
+/// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS - 2`).
 pub const L2CAP_RX_BYTES: usize = 16384;
 /// Send queue per channel: SDUs queued by `l2cap_send` before it reports a stall.
 pub const L2CAP_TX_BYTES: usize = 4096;

@@ -177,6 +177,11 @@ async def test_passkey_firmware_initiates_then_reencrypts_with_the_bond():
         configure(device, delegate)
         async with firmware(radio, config="mitm=True, io=2") as fw:
             handle, connection = await firmware_connects(fw, device)
+            # Bumble stores the keys only when its side of the pairing ends, which can be
+            # after the firmware's (its last keys are still on the air): wait for that
+            # before the link goes, or the reconnection has no bond on Bumble's side.
+            paired = asyncio.get_running_loop().create_future()
+            connection.once("pairing", lambda keys: paired.set_result(keys))
             since = len(fw.lines)
             assert await fw.call(f"ble.gap_pair({handle})") is None
             await fw.expect(rf"^EV {PASSKEY_ACTION} {handle} {INPUT} 0$", since)
@@ -184,6 +189,7 @@ async def test_passkey_firmware_initiates_then_reencrypts_with_the_bond():
             assert await fw.call(f"ble.gap_passkey({handle}, {INPUT}, {shown})") is None
             await fw.expect(rf"^EV {ENCRYPTION_UPDATE} {handle} 1 1 1 16$", since)
             assert len(events(fw, since, SET_SECRET)) == 1
+            await asyncio.wait_for(paired, TIMEOUT)
             await fw.call(f"ble.gap_disconnect({handle})")
             await fw.expect(rf"^EV 8 {handle} ", since)
             await device.stop_advertising()

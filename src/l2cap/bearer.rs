@@ -149,7 +149,7 @@ pub async fn run() {
         let deadline = with(|t| t.expire(now_ms(), &mut note));
         let ready = poll_fn(|_| {
             // Everything that adds work to the table also wakes the stack, which polls this again.
-            match with(|t| t.next_out(&mut frame, &mut note)) {
+            match with(|t| t.next_out(&mut frame, now_ms(), &mut note)) {
                 Some(out) => Poll::Ready(out),
                 None => Poll::Pending,
             }

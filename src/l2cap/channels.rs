@@ -52,8 +52,13 @@ enum State {
     /// The peer asked; waiting for the application's verdict.
     Accepting,
     Open,
+    /// The application closed it; what it queued still goes out first.
+    Flushing,
     /// We asked the peer to close; waiting for its response.
     Closing,
+    /// Closed, with received data the application has not read yet: it stays
+    /// readable (then reads return 0) until read out or the entry is needed.
+    Draining,
 }
 
 struct Channel {
@@ -155,6 +160,14 @@ impl Channels {
         }
     }
 
+    /// A free entry, or else one only kept for unread data (that data is dropped).
+    fn vacant(&mut self) -> Option<usize> {
+        let i = self.chans.iter().position(|c| c.state == State::Free);
+        let i = i.or_else(|| self.chans.iter().position(|c| c.state == State::Draining))?;
+        self.chans[i].reset();
+        Some(i)
+    }
+
     fn index(&self, handle: u16, cid: u16) -> Option<usize> {
         let i = cid.checked_sub(*CID_DYNAMIC.start())? as usize;
         let c = self.chans.get(i)?;
@@ -169,6 +182,11 @@ impl Channels {
         } else {
             Err(Refusal::Invalid)
         }
+    }
+
+    /// Still receiving: open, or flushing what the application queued before closing.
+    fn receiving(state: State) -> bool {
+        matches!(state, State::Open | State::Flushing)
     }
 
     /// A fresh signalling identifier (never 0, which the spec reserves).
@@ -217,7 +235,7 @@ impl Channels {
         if !(1..=0xff).contains(&psm) || !mtu_ok(mtu) {
             return Err(Refusal::Invalid);
         }
-        let i = self.chans.iter().position(|c| c.state == State::Free).ok_or(Refusal::NoMemory)?;
+        let i = self.vacant().ok_or(Refusal::NoMemory)?;
         let ident = self.ident();
         let c = &mut self.chans[i];
         c.start(State::Connecting, handle, psm, mtu, ident, now);
@@ -229,8 +247,13 @@ impl Channels {
 
     /// `l2cap_disconnect(conn, cid)`.
     pub fn disconnect(&mut self, handle: u16, cid: u16, now: u64) -> Result<(), Refusal> {
-        self.open(handle, cid)?;
-        self.close(cid as usize - *CID_DYNAMIC.start() as usize, now);
+        let c = self.open(handle, cid)?;
+        if c.tx.is_empty() {
+            self.close(cid as usize - *CID_DYNAMIC.start() as usize, now);
+        } else {
+            // Data sent just before a close still goes (as far as credits allow in time).
+            (c.state, c.since) = (State::Flushing, now);
+        }
         Ok(())
     }
 
@@ -261,7 +284,20 @@ impl Channels {
     /// `l2cap_recvinto`: copies out received bytes (or, with no buffer, counts them).
     /// Returns the byte count and whether credits were queued for the peer.
     pub fn recv(&mut self, handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
-        let c = self.open(handle, cid)?;
+        let i = self.index(handle, cid).ok_or(Refusal::Invalid)?;
+        let c = &mut self.chans[i];
+        if c.state == State::Draining {
+            // What arrived before the close, then end of stream (0) once, then gone.
+            let reading = out.is_some();
+            let n = out.map_or(c.rx.available(), |out| c.rx.read(out));
+            if n == 0 && reading {
+                c.reset();
+            }
+            return Ok((n, false));
+        }
+        if !Self::receiving(c.state) {
+            return Err(Refusal::Invalid);
+        }
         let Some(out) = out else { return Ok((c.rx.available(), false)) };
         let n = c.rx.read(out);
         let credits = c.rx.grant();
@@ -310,7 +346,7 @@ impl Channels {
         }
         let Some(i) = self.index(handle, cid) else { return };
         let c = &mut self.chans[i];
-        if c.state != State::Open {
+        if !Self::receiving(c.state) {
             return;
         }
         match c.rx.frame(payload) {
@@ -323,7 +359,7 @@ impl Channels {
     /// A frame on one of our channels was longer than our MPS allows.
     pub fn on_oversized(&mut self, handle: u16, cid: u16, now: u64) {
         if let Some(i) = self.index(handle, cid) {
-            if self.chans[i].state == State::Open {
+            if Self::receiving(self.chans[i].state) {
                 self.close(i, now);
             }
         }
@@ -333,7 +369,7 @@ impl Channels {
         match s {
             Signal::ConnectReq { psm, scid, mtu, mps, credits } => match self.admit(handle, psm, scid, mtu, mps) {
                 Ok(our_mtu) => {
-                    let Some(i) = self.chans.iter().position(|c| c.state == State::Free) else {
+                    let Some(i) = self.vacant() else {
                         return self.signal(handle, ident, refusal(result::NO_RESOURCES));
                     };
                     let c = &mut self.chans[i];
@@ -363,25 +399,22 @@ impl Channels {
             }
             Signal::Credits { cid, credits } => {
                 let found = self.chans.iter().position(|c| {
-                    c.handle == handle && c.peer_cid == cid && matches!(c.state, State::Open | State::Closing)
+                    c.handle == handle && c.peer_cid == cid && matches!(c.state, State::Open | State::Flushing | State::Closing)
                 });
                 let Some(i) = found else { return };
                 let c = &mut self.chans[i];
                 match c.peer_credits.checked_add(credits) {
                     Some(n) => c.peer_credits = n,
                     // More than 65535 credits outstanding: the peer broke the rules (§10.1).
-                    None if c.state == State::Open => self.close(i, now),
+                    None if Self::receiving(c.state) => self.close(i, now),
                     None => {}
                 }
             }
             Signal::DisconnectReq { dcid, scid } => {
                 match self.index(handle, dcid).filter(|&i| self.chans[i].peer_cid == scid) {
                     Some(i) => {
-                        let c = &mut self.chans[i];
-                        let psm = c.psm;
-                        c.reset();
                         self.signal(handle, ident, Signal::DisconnectRsp { dcid, scid });
-                        sink(Note::Disconnect { handle, cid: dcid, psm, status: 0 });
+                        self.finish(i, 0, sink);
                     }
                     None => self.signal(handle, ident, Signal::CommandReject { reason: reject::INVALID_CID }),
                 }
@@ -425,14 +458,20 @@ impl Channels {
     fn finish(&mut self, i: usize, status: u16, sink: &mut impl FnMut(Note)) {
         let c = &mut self.chans[i];
         let (handle, psm) = (c.handle, c.psm);
-        c.reset();
+        if Self::receiving(c.state) && c.rx.available() > 0 {
+            c.state = State::Draining;
+            c.tx.clear();
+            (c.stalled, c.peer_credits) = (false, 0);
+        } else {
+            c.reset();
+        }
         sink(Note::Disconnect { handle, cid: cid_of(i), psm, status });
     }
 
     /// The link is gone: its channels close and its queued commands are dropped.
     pub fn link_closed(&mut self, handle: u16, sink: &mut impl FnMut(Note)) {
         for i in 0..L2CAP_CHANNELS {
-            if self.chans[i].state != State::Free && self.chans[i].handle == handle {
+            if !matches!(self.chans[i].state, State::Free | State::Draining) && self.chans[i].handle == handle {
                 self.finish(i, 0, sink);
             }
         }
@@ -451,11 +490,15 @@ impl Channels {
         let mut next = None::<u64>;
         for i in 0..L2CAP_CHANNELS {
             let c = &self.chans[i];
-            if !matches!(c.state, State::Connecting | State::Closing) {
+            if !matches!(c.state, State::Connecting | State::Flushing | State::Closing) {
                 continue;
             }
             let due = c.since + L2CAP_SIGNAL_TIMEOUT_MS;
-            if now >= due {
+            if now >= due && c.state == State::Flushing {
+                // The peer gave no credits for what was left: drop it and close.
+                self.close(i, now);
+                next = Some(next.map_or(now + L2CAP_SIGNAL_TIMEOUT_MS, |n| n.min(now + L2CAP_SIGNAL_TIMEOUT_MS)));
+            } else if now >= due {
                 let status = if c.state == State::Connecting { STATUS_TIMEOUT } else { 0 };
                 self.finish(i, status, sink);
             } else {
@@ -468,7 +511,7 @@ impl Channels {
     /// The next frame to send: a signalling command first, else a K-frame of a
     /// channel with data and credits (in turn). Writes its payload into `out`
     /// (at least `SIGNAL_MAX` and `L2CAP_MPS` bytes); returns (handle, cid, length).
-    pub fn next_out(&mut self, out: &mut [u8], sink: &mut impl FnMut(Note)) -> Option<(u16, u16, usize)> {
+    pub fn next_out(&mut self, out: &mut [u8], now: u64, sink: &mut impl FnMut(Note)) -> Option<(u16, u16, usize)> {
         if let Some(o) = self.outbox.pop_front() {
             let mut buf = [0u8; SIGNAL_MAX];
             let n = wire::emit(o.ident, &o.signal, &mut buf);
@@ -478,19 +521,25 @@ impl Channels {
         for k in 0..L2CAP_CHANNELS {
             let i = (self.turn + k) % L2CAP_CHANNELS;
             let c = &mut self.chans[i];
-            if c.state != State::Open || c.peer_credits == 0 {
+            if !Self::receiving(c.state) || c.peer_credits == 0 {
                 continue;
             }
             let mps = c.peer_mps.min(L2CAP_MPS) as usize;
             let Some(n) = c.tx.next_frame(mps, out) else { continue };
             c.peer_credits -= 1;
             self.turn = i + 1;
+            let (handle, peer_cid) = (c.handle, c.peer_cid);
             let biggest = (c.peer_mtu as usize).min(L2CAP_TX_BYTES - 2);
-            if c.stalled && c.tx.fits(biggest) {
+            if c.state == State::Flushing {
+                if c.tx.is_empty() {
+                    // The disconnection request follows this last frame.
+                    self.close(i, now);
+                }
+            } else if c.stalled && c.tx.fits(biggest) {
                 c.stalled = false;
-                sink(Note::SendReady { handle: c.handle, cid: cid_of(i) });
+                sink(Note::SendReady { handle, cid: cid_of(i) });
             }
-            return Some((c.handle, c.peer_cid, n));
+            return Some((handle, peer_cid, n));
         }
         None
     }

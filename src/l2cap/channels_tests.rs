@@ -21,7 +21,7 @@ impl Side {
 fn pump(from: &mut Side, to: &mut Side) -> usize {
     let mut out = [0u8; 300];
     let mut moved = 0;
-    while let Some((h, cid, n)) = from.t.next_out(&mut out, &mut |e| from.notes.push(e)) {
+    while let Some((h, cid, n)) = from.t.next_out(&mut out, 0, &mut |e| from.notes.push(e)) {
         let notes = &mut to.notes;
         to.t.on_frame(h, cid, &out[..n], 0, &mut |e| notes.push(e));
         moved += 1;
@@ -172,7 +172,7 @@ fn malformed_and_unexpected_signalling_is_answered_not_obeyed() {
     }
     let mut frames = Vec::new();
     let mut out = [0u8; 300];
-    while let Some((_, cid, n)) = b.t.next_out(&mut out, &mut |_| {}) {
+    while let Some((_, cid, n)) = b.t.next_out(&mut out, 0, &mut |_| {}) {
         assert_eq!(cid, wire::CID_SIGNALLING);
         frames.push(wire::parse(&out[..n]).unwrap().1);
     }
@@ -191,7 +191,7 @@ fn malformed_and_unexpected_signalling_is_answered_not_obeyed() {
         let mut buf = [0u8; SIGNAL_MAX];
         let n = wire::emit(5, &s, &mut buf);
         b.t.on_frame(1, wire::CID_SIGNALLING, &buf[..n], 0, &mut |_| panic!());
-        let (_, _, n) = b.t.next_out(&mut out, &mut |_| {}).unwrap();
+        let (_, _, n) = b.t.next_out(&mut out, 0, &mut |_| {}).unwrap();
         assert!(matches!(wire::parse(&out[..n]), Ok((5, Signal::ConnectRsp { result, .. })) if result == code));
     }
 }
@@ -210,7 +210,9 @@ fn arguments_are_checked() {
     let mut t = Channels::new();
     assert_eq!(t.listen(0, 100), Err(Refusal::Invalid));
     assert_eq!(t.listen(0x80, 22), Err(Refusal::Invalid));
-    assert_eq!(t.listen(0x80, (L2CAP_RX_BYTES - L2CAP_MPS as usize + 1) as u16), Err(Refusal::Invalid));
+    assert_eq!(t.listen(0x80, (L2CAP_RX_BYTES - L2CAP_MPS as usize - 1) as u16), Err(Refusal::Invalid));
+    assert!(t.listen(0x81, (L2CAP_RX_BYTES - L2CAP_MPS as usize - 2) as u16).is_ok());
+    t.clear();
     assert!(t.listen(0x80, 1024).is_ok());
     assert_eq!(t.connect(1, 0x100, 100, 0), Err(Refusal::Invalid));
     assert_eq!(t.send(1, 0x40, b"x"), Err(Refusal::Invalid));
@@ -227,7 +229,7 @@ fn credits_reach_a_peer_whose_channel_ids_differ() {
     let (mut a, mut b) = (Side::new(), Side::new());
     // Another link takes a's first channel id, so the two ends differ.
     a.t.connect(2, 0x80, 100, 0).unwrap();
-    assert!(a.t.next_out(&mut [0u8; 300], &mut |_| {}).is_some(), "that request is lost on the way");
+    assert!(a.t.next_out(&mut [0u8; 300], 0, &mut |_| {}).is_some(), "that request is lost on the way");
     let (ca, cb) = open(&mut a, &mut b, 500);
     assert_ne!(ca, cb);
     let mut got = 0;
@@ -246,4 +248,38 @@ fn credits_reach_a_peer_whose_channel_ids_differ() {
         settle(&mut a, &mut b);
     }
     assert!(got >= 4 * L2CAP_RX_BYTES, "only {got} bytes got through");
+}
+
+#[test]
+fn data_received_before_a_close_stays_readable() {
+    let (mut a, mut b) = (Side::new(), Side::new());
+    let (ca, cb) = open(&mut a, &mut b, 200);
+    // Closed right after sending: the data still goes first.
+    a.t.send(1, ca, b"last words").unwrap();
+    a.t.disconnect(1, ca, 0).unwrap();
+    assert_eq!(a.t.send(1, ca, b"more"), Err(Refusal::Invalid), "closing channels take no data");
+    settle(&mut a, &mut b);
+    assert_eq!(b.take(), [Note::Recv { handle: 1, cid: cb }, Note::Disconnect { handle: 1, cid: cb, psm: 0x80, status: 0 }]);
+    assert_eq!(b.t.send(1, cb, b"x"), Err(Refusal::Invalid), "closed for sending");
+    let mut buf = [0u8; 4];
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf)), Ok((4, false)));
+    assert_eq!(b.t.recv(1, cb, None), Ok((6, false)));
+    let mut rest = [0u8; 10];
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Ok((6, false)));
+    assert_eq!((&buf[..], &rest[..6]), (&b"last"[..], &b" words"[..]));
+    // End of stream once, then the channel is gone.
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Ok((0, false)));
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Err(Refusal::Invalid));
+    // An entry kept only for unread data gives way to a new channel.
+    a.take();
+    let (ca, cb) = open(&mut a, &mut b, 200);
+    a.t.send(1, ca, b"unread").unwrap();
+    settle(&mut a, &mut b);
+    a.t.link_closed(1, &mut |_| {});
+    b.t.link_closed(1, &mut |_| {});
+    for _ in 0..L2CAP_CHANNELS {
+        a.t.connect(2, 0x80, 100, 0).unwrap();
+        b.t.connect(2, 0x80, 100, 0).unwrap();
+    }
+    assert_eq!(b.t.recv(1, cb, None), Err(Refusal::Invalid));
 }

@@ -19,17 +19,25 @@ pub enum Violation {
     NoSduLength,
 }
 
-/// The receive ring of one channel.
+/// The receive ring of one channel. Each complete SDU is kept with its
+/// 2-byte length, as it came on the wire, so reads never cross an SDU
+/// boundary: one SDU comes out of one read when the buffer is big enough.
 pub struct Rx<const N: usize> {
     buf: [u8; N],
-    /// Where the oldest unread byte is.
+    /// Where the oldest unread byte (or the next SDU's length) is.
     head: usize,
-    /// Bytes of complete SDUs not yet read.
+    /// Ring bytes of complete SDUs not yet read, lengths included.
+    used: usize,
+    /// Payload bytes of complete SDUs not yet read.
     ready: usize,
-    /// Bytes of the SDU in progress received so far.
+    /// Payload bytes of the SDU at `head` still to be read (0: at a length).
+    head_left: usize,
+    /// Ring bytes of the SDU in progress received so far, its length included.
     partial: usize,
-    /// Bytes of the SDU in progress still to come (0: none in progress).
+    /// Payload bytes of the SDU in progress still to come (0: none in progress).
     left: usize,
+    /// Payload length of the SDU in progress.
+    sdu_len: usize,
     /// Credits the peer holds.
     credits: u16,
     mps: u16,
@@ -39,23 +47,47 @@ pub struct Rx<const N: usize> {
 impl<const N: usize> Rx<N> {
     /// An empty ring that accepts SDUs up to `mtu` in K-frames up to `mps`.
     pub const fn new(mtu: u16, mps: u16) -> Self {
-        Self { buf: [0; N], head: 0, ready: 0, partial: 0, left: 0, credits: 0, mps, mtu }
+        Self {
+            buf: [0; N],
+            head: 0,
+            used: 0,
+            ready: 0,
+            head_left: 0,
+            partial: 0,
+            left: 0,
+            sdu_len: 0,
+            credits: 0,
+            mps,
+            mtu,
+        }
     }
 
     /// Empties the ring for a new channel (the bytes stay; they are unreachable).
     pub fn reset(&mut self, mtu: u16, mps: u16) {
-        (self.head, self.ready, self.partial, self.left, self.credits, self.mps, self.mtu) = (0, 0, 0, 0, 0, mps, mtu);
+        (self.head, self.used, self.ready, self.head_left) = (0, 0, 0, 0);
+        (self.partial, self.left, self.sdu_len, self.credits) = (0, 0, 0, 0);
+        (self.mps, self.mtu) = (mps, mtu);
     }
 
     /// Whether `mtu` SDUs in `mps` frames can always make progress in this ring:
-    /// a whole SDU plus one frame must fit.
+    /// a whole SDU with its length plus one frame must fit.
     pub const fn fits(mtu: u16, mps: u16) -> bool {
-        mtu as usize + mps as usize <= N
+        mtu as usize + 2 + mps as usize <= N
     }
 
     /// Bytes of complete SDUs waiting to be read.
     pub fn available(&self) -> usize {
         self.ready
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        // Room is guaranteed: credits were granted only for free bytes.
+        let mut at = (self.head + self.used + self.partial) % N;
+        for &b in bytes {
+            self.buf[at] = b;
+            at = (at + 1) % N;
+        }
+        self.partial += bytes.len();
     }
 
     /// Takes one K-frame's information payload. Returns true when it completed an SDU.
@@ -67,48 +99,58 @@ impl<const N: usize> Rx<N> {
         if payload.len() > self.mps as usize {
             return Err(Violation::FrameTooLong);
         }
-        let data = if self.left == 0 {
+        let data_len = if self.left == 0 {
             let Some(len) = payload.get(..2) else { return Err(Violation::NoSduLength) };
             let len = u16::from_le_bytes([len[0], len[1]]);
             if len > self.mtu {
                 return Err(Violation::SduTooLong);
             }
-            self.left = len as usize;
-            self.partial = 0;
-            if len == 0 {
-                // An empty SDU: nothing to store, nothing to report.
-                return if payload.len() > 2 { Err(Violation::SduOverrun) } else { Ok(false) };
+            if payload.len() - 2 > len as usize {
+                return Err(Violation::SduOverrun);
             }
-            &payload[2..]
+            if len == 0 {
+                // An empty SDU: nothing for a reader, nothing to keep.
+                return Ok(false);
+            }
+            (self.left, self.sdu_len, self.partial) = (len as usize, len as usize, 0);
+            payload.len() - 2
         } else {
-            payload
+            if payload.len() > self.left {
+                return Err(Violation::SduOverrun);
+            }
+            payload.len()
         };
-        if data.len() > self.left {
-            return Err(Violation::SduOverrun);
-        }
-        // Room is guaranteed: credits were granted only for free bytes.
-        let mut at = (self.head + self.ready + self.partial) % N;
-        for &b in data {
-            self.buf[at] = b;
-            at = (at + 1) % N;
-        }
-        self.partial += data.len();
-        self.left -= data.len();
+        self.put(payload);
+        self.left -= data_len;
         if self.left > 0 {
             return Ok(false);
         }
-        self.ready += self.partial;
+        self.used += self.partial;
+        self.ready += self.sdu_len;
         self.partial = 0;
         Ok(true)
     }
 
-    /// Copies out up to `out.len()` bytes of complete SDUs; returns how many.
+    fn take(&mut self) -> u8 {
+        let b = self.buf[self.head];
+        self.head = (self.head + 1) % N;
+        self.used -= 1;
+        b
+    }
+
+    /// Copies out up to `out.len()` bytes of the oldest complete SDU; returns how many.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
-        let n = out.len().min(self.ready);
-        for o in out[..n].iter_mut() {
-            *o = self.buf[self.head];
-            self.head = (self.head + 1) % N;
+        if self.ready == 0 || out.is_empty() {
+            return 0;
         }
+        if self.head_left == 0 {
+            self.head_left = u16::from_le_bytes([self.take(), self.take()]) as usize;
+        }
+        let n = out.len().min(self.head_left);
+        for o in out[..n].iter_mut() {
+            *o = self.take();
+        }
+        self.head_left -= n;
         self.ready -= n;
         n
     }
@@ -118,7 +160,7 @@ impl<const N: usize> Rx<N> {
     /// until the peer runs low, so credit indications don't cost more than
     /// the data they let through.
     pub fn grant(&mut self) -> u16 {
-        let free = N - self.ready - self.partial;
+        let free = N - self.used - self.partial;
         let promised = self.credits as usize * self.mps as usize;
         let more = (free.saturating_sub(promised) / self.mps.max(1) as usize).min(u16::MAX as usize) as u16;
         let window = (N / self.mps.max(1) as usize) as u16;
@@ -147,7 +189,7 @@ mod tests {
     #[test]
     fn reassembles_sdus_and_reads_partially() {
         let mut rx = Rx::<256>::new(100, 30);
-        assert!(Rx::<256>::fits(100, 30) && !Rx::<256>::fits(250, 30));
+        assert!(Rx::<256>::fits(100, 30) && Rx::<256>::fits(224, 30) && !Rx::<256>::fits(225, 30));
         assert_eq!(rx.grant(), 8);
         let sdu: Vec<u8> = (0..75).collect();
         let frames = sdu_frames(&sdu, 30);
@@ -188,9 +230,31 @@ mod tests {
             sent.extend(sdu);
         }
         let mut out = [0u8; 128];
-        let n = rx.read(&mut out);
-        got.extend(&out[..n]);
+        loop {
+            let n = rx.read(&mut out);
+            if n == 0 {
+                break;
+            }
+            got.extend(&out[..n]);
+        }
         assert_eq!(got, sent);
+    }
+
+    #[test]
+    fn reads_stop_at_sdu_boundaries() {
+        let mut rx = Rx::<256>::new(100, 30);
+        rx.grant();
+        for sdu in [&b"one"[..], b"", b"three"] {
+            rx.frame(&[&(sdu.len() as u16).to_le_bytes()[..], sdu].concat()).unwrap();
+        }
+        assert_eq!(rx.available(), 8);
+        let mut out = [0u8; 50];
+        assert_eq!(rx.read(&mut out), 3);
+        assert_eq!(&out[..3], b"one");
+        assert_eq!(rx.read(&mut out[..2]), 2);
+        assert_eq!(rx.read(&mut out), 3);
+        assert_eq!(&out[..3], b"ree");
+        assert_eq!(rx.read(&mut out), 0);
     }
 
     #[test]
