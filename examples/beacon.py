@@ -21,6 +21,11 @@ ROUND_MS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 sent = 0
 
 
+def hundredths(v):
+    # Exact decimal text of a value in 0.01 units (float formatting may round the last digit).
+    return "%d.%02d" % (v // 100, v % 100)
+
+
 async def main():
     global sent
     temp = 2400
@@ -29,7 +34,7 @@ async def main():
         seq += 1
         temp += 7 if seq % 3 else -11  # a drifting (simulated) board temperature
         payload = b"CAM" + struct.pack("<Hh", seq, temp)
-        print("beacon seq=%d temp=%.2f" % (seq, temp / 100))
+        print("beacon seq=%d temp=%s" % (seq, hundredths(temp)))
         sent = seq
         # 100 ms: ten chances per round for an observer to hear this value.
         await aioble.advertise(

@@ -2,6 +2,8 @@
 # hears, then connects to the one named "trouble-demo", holds the link, disconnects,
 # and does it once more. Exits with status 1 if the peer is not found or not connected.
 # Peer: examples/gap_peripheral.py on another controller of the same (virtual) radio.
+# Uses the low-level bluetooth module directly (no aioble).
+# Run: python python/run_example.py gap
 # Usage: micropython gap_central.py [peer_name=trouble-demo] [hold_seconds=3]
 import sys
 import time

@@ -2,6 +2,8 @@
 # manufacturer data; appearance in the scan response), logs connection events and
 # advertises again after every disconnect.
 # Peer: examples/gap_central.py on another controller of the same (virtual) radio.
+# Uses the low-level bluetooth module directly (no aioble).
+# Run: python python/run_example.py gap
 # Usage: micropython gap_peripheral.py [run_seconds=30] [max_connections=0 (no limit)]
 import sys
 import time

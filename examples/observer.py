@@ -19,6 +19,11 @@ SCAN_MS = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
 heard = {}  # seq -> temperature
 
 
+def hundredths(v):
+    # Exact decimal text of a value in 0.01 units (float formatting may round the last digit).
+    return "%d.%02d" % (v // 100, v % 100)
+
+
 async def main():
     # Passive (active=False): a broadcaster's data is all in the advert itself.
     async with aioble.scan(SCAN_MS, interval_us=30_000, window_us=30_000) as scanner:
@@ -30,8 +35,8 @@ async def main():
                 if seq in heard:
                     continue
                 heard[seq] = temp
-                print("heard %s name=%s connectable=%s seq=%d temp=%.2f rssi=%d" % (
-                    result.device.addr_hex(), result.name(), result.connectable, seq, temp / 100, result.rssi))
+                print("heard %s name=%s connectable=%s seq=%d temp=%s rssi=%d" % (
+                    result.device.addr_hex(), result.name(), result.connectable, seq, hundredths(temp), result.rssi))
                 if len(heard) >= WANT:
                     return
 

@@ -31,6 +31,11 @@ state = {"upstream": False, "displays": 0, "served": 0, "forwarded": 0, "both": 
 have_value = asyncio.Event()
 
 
+def hundredths(v):
+    # Exact decimal text of a value in 0.01 units (float formatting may round the last digit).
+    return "%d.%02d" % (v // 100, v % 100)
+
+
 def note_roles():
     if state["upstream"] and state["displays"] and not state["both"]:
         state["both"] = True
@@ -51,7 +56,7 @@ async def forward(source, local, label, fmt):
         local.write(data, send_update=True)
         if local is temperature:
             state["forwarded"] += 1
-        print("forward %s=%.2f" % (label, struct.unpack(fmt, data)[0] / 100))
+        print("forward %s=%s" % (label, hundredths(struct.unpack(fmt, data)[0])))
         have_value.set()
 
 

@@ -25,6 +25,11 @@ DEADLINE_MS = 20_000 + WANT * 2_000  # bounds the whole run, reconnects included
 stats = {"readings": 0, "connections": 0, "reconnects": 0}
 
 
+def hundredths(v):
+    # Exact decimal text of a value in 0.01 units (float formatting may round the last digit).
+    return "%d.%02d" % (v // 100, v % 100)
+
+
 async def find_sensor():
     # Window == interval: listen all the time; active, since a long name may
     # sit in the scan response.
@@ -37,11 +42,11 @@ async def find_sensor():
 
 
 def temp_of(data):
-    return struct.unpack("<h", data)[0] / 100
+    return hundredths(struct.unpack("<h", data)[0])
 
 
 def hum_of(data):
-    return struct.unpack("<H", data)[0] / 100
+    return hundredths(struct.unpack("<H", data)[0])
 
 
 async def session(device):
@@ -54,7 +59,7 @@ async def session(device):
         humidity = await service.characteristic(_HUMIDITY_UUID)
         if temperature is None or humidity is None:
             raise RuntimeError("not an ESS sensor")
-        print("read temp=%.2f hum=%.2f" % (temp_of(await temperature.read()), hum_of(await humidity.read())))
+        print("read temp=%s hum=%s" % (temp_of(await temperature.read()), hum_of(await humidity.read())))
         await temperature.subscribe(notify=True)
         await humidity.subscribe(notify=True)
         while stats["readings"] < WANT:
@@ -62,7 +67,7 @@ async def session(device):
             t = temp_of(await temperature.notified(timeout_ms=5000))
             h = hum_of(await humidity.notified(timeout_ms=5000))
             stats["readings"] += 1
-            print("notify %d temp=%.2f hum=%.2f" % (stats["readings"], t, h))
+            print("notify %d temp=%s hum=%s" % (stats["readings"], t, h))
 
 
 async def main():

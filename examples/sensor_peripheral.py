@@ -35,6 +35,11 @@ aioble.register_services(service)
 stats = {"samples": 0, "connections": 0, "drops": 0, "peak": 0, "now": 0}
 
 
+def hundredths(v):
+    # Exact decimal text of a value in 0.01 units (float formatting may round the last digit).
+    return "%d.%02d" % (v // 100, v % 100)
+
+
 class Sensor:
     # A random walk, so every reading differs from the last and a receiver's
     # log can be matched against this one.
@@ -60,7 +65,7 @@ async def sensor_task():
         temperature.write(struct.pack("<h", t), send_update=True)
         humidity.write(struct.pack("<H", h), send_update=True)
         stats["samples"] += 1
-        print("sample %d temp=%.2f hum=%.2f" % (stats["samples"], t / 100, h / 100))
+        print("sample %d temp=%s hum=%s" % (stats["samples"], hundredths(t), hundredths(h)))
         await asyncio.sleep_ms(PERIOD_MS)
 
 

@@ -1,92 +1,149 @@
-"""GAP demo on the virtual radio: examples/gap_peripheral.py and examples/gap_central.py
-run on two unix firmware instances, each on its own controller of one link.
+"""The README's demo: the camera's environmental sensor (examples/sensor_peripheral.py) on a
+unix firmware instance, on a virtual radio, with a peer that finds it, reads and subscribes.
 
-Usage (from the repo root, with the project venv): python python/demo.py
-Exit status 0 only if the central reports RESULT OK.
+Usage (repo root, project venv; `make demo` runs the first):
+    python python/demo.py           # peer: examples/sensor_central.py on a second firmware
+                                    # instance; the sensor drops the link every 6 samples
+                                    # and the central has to reconnect
+    python python/demo.py --phone   # peer: a Bumble host playing a phone app (python/phone.py)
+Every line the two sides print is shown as it comes, then a summary. Exit status 0 only if the
+peer received the readings it wanted and every value it got is one the sensor sent, in order.
+Everything started here is stopped here.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
 import os
-import queue
 import re
-import subprocess
+import signal
 import sys
-import threading
-import time
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON_DIR = ROOT / 'python'
-EXAMPLES = ROOT / 'examples'
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run_example import FIRMWARE, SERVER_WAIT_S, Role, Runner, Scenario  # noqa: E402
+
+READINGS = 16  # the central's (or phone's) goal
+PHONE_READINGS = 10
+SENSOR = Role('sensor', 'sensor_peripheral.py', ('500', '6', '3'), server=True)  # 0.5 s samples, drop every 6, stop 3 s after the last peer
+CENTRAL = Role('central', 'sensor_central.py', (str(READINGS),), delay=0.5)
 TIMEOUT_S = 60
-PERIPHERAL_RUN_S = 30  # the peripheral's own bound; the central finishes well inside it
-CONNECTIONS = 2  # the central's connect/disconnect cycles; the peripheral stops after them
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--micropython', default=str(ROOT / 'build/unix/micropython'))
-    parser.add_argument('--latency-ms', type=float, default=5.0)
-    parser.add_argument('--timeout', type=float, default=TIMEOUT_S, help='seconds for the whole demo')
+    parser.add_argument('--phone', action='store_true', help='a Bumble "phone app" is the peer')
+    parser.add_argument('--micropython', type=Path, default=FIRMWARE)
     return parser.parse_args()
 
 
-class Demo:
-    """The processes this demo started (by PID) and the lines they printed."""
+def found(pattern: str, lines: list[str]) -> list[tuple]:
+    return [m.groups() for line in lines if (m := re.search(pattern, line))]
 
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
-        self.lines: queue.Queue = queue.Queue()
-        self.log: dict[str, list[str]] = {}
-        self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, **kwargs
-        )
-        self.procs[name] = proc
-        self.log[name] = []
-        # One reader thread per process: interleaving comes from the shared queue,
-        # so neither process can block the other's output.
-        threading.Thread(target=self._read, args=(name, proc), daemon=True).start()
-        return proc
+def in_order(part: list, whole: list) -> bool:
+    """part is a subsequence of whole: values may be missed, never invented or reordered."""
+    rest = iter(whole)
+    return all(any(x == y for y in rest) for x in part)
 
-    def _read(self, name: str, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            self.lines.put((time.monotonic(), name, line.rstrip('\n')))
-        self.lines.put((time.monotonic(), name, None))  # end of output
 
-    def pump(self, until, deadline: float) -> bool:
-        """Print lines as they come until `until(name, line)` is true; False on deadline."""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
+def centi(value) -> int:
+    """A reading in 0.01 units, from the text the firmware printed or the phone's float."""
+    return round(float(value) * 100)
+
+
+def sensor_samples(lines: list[str]) -> tuple[list[int], list[int]]:
+    samples = found(r'^sample \d+ temp=(\S+) hum=(\S+)$', lines)
+    return [centi(t) for t, _ in samples], [centi(h) for _, h in samples]
+
+
+def central_demo(firmware: Path, workdir: Path) -> bool:
+    runner = Runner(Scenario('sensor and central', [SENSOR, CENTRAL], timeout=TIMEOUT_S), echo, firmware)
+    print('demo: a virtual radio with 2 controllers; the sensor on one, the central on the other', flush=True)
+    out = asyncio.run(runner.run(workdir))
+    temps, hums = sensor_samples(out.lines['sensor'])
+    central = out.lines['central']
+    got = found(r'^notify \d+ temp=(\S+) hum=(\S+)$', central)
+    reads = found(r'^read temp=(\S+) hum=(\S+)$', central)
+    matches = in_order([centi(t) for t, _ in got], temps) and in_order([centi(h) for _, h in got], hums)
+    drops = len(found(r'^(dropping the link)', out.lines['sensor']))
+    reconnects = len(found(r'^(link lost) ', central))
+    ok = out.ok and len(got) == READINGS and matches and reconnects >= 1
+    summary([
+        ('samples sent', f'{len(temps)} (sensor, every 0.5 s)'),
+        ('readings received', f'{len(got)} notifications of {READINGS} wanted, {len(reads)} reads (central)'),
+        ('values check', 'every value received was sent, in order' if matches else 'MISMATCH'),
+        ('link drops', f'{drops} by the sensor, {reconnects} reconnects by the central'),
+        ('exit codes', ', '.join(f'{r} {c[0] if c else None}' for r, c in out.codes.items())),
+    ], ok)
+    return ok
+
+
+async def run_phone(runner: Runner, firmware_role: Role, workdir: Path) -> dict | None:
+    from phone import phone_app  # Bumble, only for this variant
+    from vradio import VirtualRadio
+
+    runner.prepare(workdir)
+    async with VirtualRadio(count=1) as radio:
+        phone = radio.add_host_device('phone', 'F1:F2:F3:F4:F5:F6')
+        await phone.power_on()
+        proc, pipe = await runner.start(firmware_role, radio.endpoints[0])
+        seen = None
+        try:
+            await asyncio.sleep(0.5)  # the sensor on air
             try:
-                stamp, name, line = self.lines.get(timeout=min(left, 0.2))
-            except queue.Empty:
-                continue
-            if line is not None:
-                self.log[name].append(line)
-                # Firmware lines carry the script's own clock; ours is the one to trust
-                # when comparing the two sides, so strip theirs.
-                text = re.sub(r'^\s*\d+\.\d+ ', '', line)
-                print(f'{stamp - self.t0:7.2f} [{name}] {text}', flush=True)
-            if until(name, line):
-                return True
-
-    def stop(self, name: str) -> None:
-        proc = self.procs[name]
-        if proc.poll() is None:
-            proc.terminate()
+                seen = await asyncio.wait_for(
+                    phone_app(phone, PHONE_READINGS, lambda s: runner.show('phone', s)), TIMEOUT_S)
+            except (asyncio.TimeoutError, StopIteration, KeyError) as e:
+                runner.show('phone', f'failed: {e!r}')
             try:
-                proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                await asyncio.wait_for(proc.wait(), SERVER_WAIT_S)
+            except asyncio.TimeoutError:
+                runner.show('demo', f'the sensor did not stop by itself: SIGINT to pid {proc.pid}')
+                proc.send_signal(signal.SIGINT)
+                await asyncio.wait_for(proc.wait(), 3)
+        finally:
+            if proc.returncode is None:
+                proc.kill()  # only the process this demo started
+                await proc.wait()
+            await pipe
+        runner.out.codes['sensor'].append(proc.returncode)
+        return seen
+
+
+def phone_demo(firmware: Path, workdir: Path) -> bool:
+    sensor = Role('sensor', 'sensor_peripheral.py', ('500', '0', '3'), server=True)
+    runner = Runner(Scenario('sensor and phone', [sensor], timeout=TIMEOUT_S), echo, firmware)
+    print('demo: a virtual radio with the sensor on one controller and a phone app '
+          '(a Bumble host) on another', flush=True)
+    seen = asyncio.run(run_phone(runner, sensor, workdir)) or {'reads': [], 'temps': [], 'hums': []}
+    temps, hums = sensor_samples(runner.out.lines['sensor'])
+    matches = in_order([centi(t) for t in seen['temps']], temps) and in_order([centi(h) for h in seen['hums']], hums)
+    code = runner.out.codes['sensor'][0]
+    ok = code == 0 and len(seen['temps']) >= PHONE_READINGS and matches and len(seen['reads']) == 1
+    summary([
+        ('samples sent', f'{len(temps)} (sensor, every 0.5 s)'),
+        ('readings received', f'{len(seen["temps"])} temperature and {len(seen["hums"])} humidity '
+                              f'notifications, {len(seen["reads"])} read (phone)'),
+        ('values check', 'every value received was sent, in order' if matches else 'MISMATCH'),
+        ('exit codes', f'sensor {code}'),
+    ], ok)
+    return ok
+
+
+
+def echo(text: str) -> None:
+    print(text, flush=True)
+
+
+def summary(rows: list[tuple[str, str]], ok: bool) -> None:
+    print('\n=== demo summary ===')
+    for label, value in rows:
+        print(f'{label:18}: {value}')
+    print(f'{"result":18}: {"PASS" if ok else "FAIL"}', flush=True)
 
 
 def main() -> int:
@@ -94,78 +151,9 @@ def main() -> int:
     if not os.access(args.micropython, os.X_OK):
         print(f'demo: no firmware at {args.micropython} (run: make firmware)', file=sys.stderr)
         return 2
-    demo = Demo()
-    deadline = demo.t0 + args.timeout
-    ok = False
-    try:
-        # stdin=PIPE: if this script dies, the radio sees end of input and stops itself.
-        demo.start(
-            'radio',
-            [sys.executable, '-m', 'vradio', '--count', '2', '--latency-ms', str(args.latency_ms)],
-            cwd=PYTHON_DIR,
-            stdin=subprocess.PIPE,
-        )
-        ready = {}
-
-        def radio_ready(name, line):
-            if name == 'radio' and line and line.startswith('READY '):
-                ready.update(json.loads(line[6:]))
-            return bool(ready) or (name == 'radio' and line is None)
-
-        if not demo.pump(radio_ready, min(deadline, time.monotonic() + 15)) or not ready:
-            print('demo: virtual radio did not come up', file=sys.stderr)
-            return 1
-        ports = [c['endpoint'] for c in ready['controllers']]
-
-        def firmware(name, port, script, *argv):
-            env = dict(os.environ, MICROPYBTUART=port)
-            return demo.start(name, [args.micropython, str(EXAMPLES / script), *argv], cwd=ROOT, env=env)
-
-        firmware('peripheral', ports[0], 'gap_peripheral.py', str(PERIPHERAL_RUN_S), str(CONNECTIONS))
-        # Start the central once the peripheral is on air, so its scan finds it at once.
-        demo.pump(lambda n, l: n == 'peripheral' and (l is None or 'advertising' in l), deadline)
-        firmware('central', ports[1], 'gap_central.py')
-
-        finished = set()
-
-        def both_done(name, line):
-            if line is None and name in ('peripheral', 'central'):
-                finished.add(name)
-            return len(finished) == 2
-
-        if not demo.pump(both_done, deadline):
-            # stdout, so the notice lands in order among the streamed lines.
-            print(f'{time.monotonic() - demo.t0:7.2f} [demo] timed out after {args.timeout:.0f} s, stopping the firmware', flush=True)
-        for name in ('central', 'peripheral'):
-            demo.stop(name)
-        ok = demo.procs['central'].returncode == 0 and any('RESULT OK' in l for l in demo.log['central'])
-    finally:
-        for name in [n for n in ('central', 'peripheral') if n in demo.procs]:
-            demo.stop(name)
-        if 'radio' in demo.procs:
-            demo.stop('radio')  # SIGTERM: the radio's documented clean stop
-    summarize(demo, ok)
+    with tempfile.TemporaryDirectory(prefix='demo-') as tmp:
+        ok = (phone_demo if args.phone else central_demo)(args.micropython, Path(tmp))
     return 0 if ok else 1
-
-
-def summarize(demo: Demo, ok: bool) -> None:
-    central = demo.log.get('central', [])
-    peripheral = demo.log.get('peripheral', [])
-
-    def count(lines, word):
-        return sum(word in line for line in lines)
-
-    found = next((l.split('FOUND ', 1)[1] for l in central if 'FOUND ' in l), 'no')
-    rc = {n: p.returncode for n, p in demo.procs.items()}
-    print()
-    print('=== demo summary ===')
-    print(f'peer found        : {found}')
-    print(f'connections       : central {count(central, "PERIPHERAL_CONNECT")}, '
-          f'peripheral {count(peripheral, "CENTRAL_CONNECT")}')
-    print(f'disconnects       : central {count(central, "PERIPHERAL_DISCONNECT")}, '
-          f'peripheral {count(peripheral, "CENTRAL_DISCONNECT")}')
-    print(f'exit codes        : central {rc.get("central")}, peripheral {rc.get("peripheral")}')
-    print(f'result            : {"PASS" if ok else "FAIL"}')
 
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 all on a fresh virtual radio started (and stopped) here.
 
 Usage (repo root, project venv):
-    python python/run_example.py NAME          # e.g. sensor, beacon, control, hub, relay, frames, bond
+    python python/run_example.py NAME          # sensor, beacon, control, hub, relay, frames, bond, gap
     python python/run_example.py --list
 Every line the instances print is shown as `<seconds> [<role>] <line>`. Exit status 0 only if
 every instance exits with status 0 within the scenario's time bound.
@@ -55,6 +55,12 @@ class Scenario:
 
 # The apps and the peers they are shown with (and tested against: tests/test_examples.py).
 SCENARIOS = {
+    'gap': Scenario(
+        'GAP with the low-level bluetooth module: advertise/scan/connect twice',
+        [Role('peripheral', 'gap_peripheral.py', ('30', '2'), server=True),
+         Role('central', 'gap_central.py', (), delay=0.5)],
+        timeout=45,
+    ),
     'sensor': Scenario(
         'ESS sensor peripheral (drops the link every 8 samples) and a central that reconnects',
         [Role('sensor', 'sensor_peripheral.py', ('300', '8', '3'), server=True),
@@ -126,7 +132,8 @@ class Runner:
             self.out.lines[role].append(text)
             self.show(role, text)
 
-    async def _start(self, role: Role, endpoint: str):
+    async def start(self, role: Role, endpoint: str):
+        """Starts one role's firmware on a controller; returns (process, output pipe task)."""
         env = dict(os.environ, MICROPYBTUART=endpoint)
         # Each role in its own directory: bond keys (ble_secrets.json) are per device.
         proc = await asyncio.create_subprocess_exec(
@@ -144,7 +151,7 @@ class Runner:
             try:
                 for role, endpoint in zip(roles, radio.endpoints):
                     await asyncio.sleep(role.delay)
-                    procs[role.name] = await self._start(role, endpoint)
+                    procs[role.name] = await self.start(role, endpoint)
                 clients = [procs[r.name][0].wait() for r in roles if not r.server]
                 ok = await self._bounded(asyncio.gather(*clients), deadline)
                 servers = [procs[r.name][0] for r in roles if r.server]
@@ -177,11 +184,15 @@ class Runner:
                 self.show('runner', 'time is up')
             return False
 
-    async def run(self, workdir: Path) -> Outcome:
+    def prepare(self, workdir: Path) -> None:
+        """A directory and an empty log per role."""
         for r in self.scenario.roles:
             self.out.lines[r.name], self.out.codes[r.name] = [], []
             self.out.dirs[r.name] = workdir / r.name
             self.out.dirs[r.name].mkdir(parents=True, exist_ok=True)
+
+    async def run(self, workdir: Path) -> Outcome:
+        self.prepare(workdir)
         deadline = self.t0 + self.scenario.timeout
         for run in range(self.scenario.runs):
             if run:

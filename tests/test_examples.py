@@ -130,3 +130,12 @@ def test_bond_survives_a_restart(tmp_path):
     camera = out.lines["camera"]
     assert len(found(r"^(setup read refused): link not encrypted$", camera)) == 2, log
     assert len(found(r"^(setup read allowed)", camera)) == 2, log
+
+
+def test_gap_low_level_pair_connects_twice():
+    out, log = run("gap")
+    central, peripheral = out.lines["central"], out.lines["peripheral"]
+    assert found(r"FOUND (\S+) at ", central) == [("trouble-demo",)], log
+    assert found(r"SUMMARY devices=\d+ connections=(\d+)/(\d+)", central) == [("2", "2")], log
+    assert len(found(r"(CENTRAL_CONNECT) ", peripheral)) == 2, log
+    assert found(r"done: (\d+) connections, (\d+) disconnects", peripheral) == [("2", "2")], log
