@@ -26,7 +26,7 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test demo bench size thumb clean
+.PHONY: all deps micropython venv firmware test demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -77,9 +77,19 @@ test: deps micropython venv firmware
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
 
-# Two firmware instances find and connect to each other over the virtual radio.
+# The ESS sensor example and a central that reads, subscribes and reconnects,
+# on two firmware instances over the virtual radio; ends with a checked summary.
 demo: deps micropython venv firmware
 	build/venv/bin/python python/demo.py
+
+# The same sensor, with a Bumble host playing the phone app.
+demo-phone: deps micropython venv firmware
+	build/venv/bin/python python/demo.py --phone
+
+# One app from examples/ against its peers: make example NAME=sensor (NAME=list: all of them).
+NAME ?= list
+example: deps micropython venv firmware
+	build/venv/bin/python python/run_example.py $(if $(filter list,$(NAME)),--list,$(NAME))
 
 # Speed and idle-CPU figures, printed (never asserted).
 bench: deps micropython venv firmware
