@@ -126,8 +126,9 @@ async def test_just_works_bond_then_reencrypt_after_firmware_restart():
             assert not events(fw, since, PASSKEY_ACTION)
             await asyncio.wait_for(connection.disconnect(), TIMEOUT)
             secrets = secrets_from(fw)
-        # One record, keyed by Bumble's random identity address (kind 1, address LSB first).
-        assert list(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX))))]
+        # One bond record, keyed by Bumble's random identity address (kind 1, address LSB
+        # first), besides the local IRK handed over at start-up (type 10, NimBLE's key).
+        assert sorted(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX)))), (10, b"irk")]
 
         # A new firmware process that gets the secrets from its application.
         async with firmware(radio, secrets) as fw:
