@@ -24,6 +24,12 @@ from bumble import crypto, hci  # noqa: E402
 IRK_SECRET = (10, b"irk")
 
 
+async def new_private_address(device) -> None:
+    """Bumble as a privacy-enabled peer takes a new address made from its IRK."""
+    device.random_address = hci.Address.generate_private_address(device.irk)
+    await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=device.random_address))
+
+
 def resolves(address: bytes, irk: bytes) -> bool:
     """Whether a private address (most significant byte first, as MicroPython gives it)
     was made from irk (little-endian), per Vol 6 Part B §1.3.2.3."""
@@ -77,11 +83,9 @@ async def bumble_connects(fw, device) -> tuple[int, object, str]:
 async def test_bonded_peer_on_a_new_private_address_is_recognised():
     async with radio_and_peer() as (radio, device):
         configure(device, Delegate(IO.NO_OUTPUT_NO_INPUT), mitm=False)
-        # Bumble as a privacy-enabled peer: it connects from addresses made from its IRK
-        # (a Device made with an address alone has an all-zero one, i.e. none).
+        # A Device made with an address alone has an all-zero IRK, i.e. none.
         device.irk = bytes(range(0x31, 0x41))
-        device.random_address = hci.Address.generate_private_address(device.irk)
-        await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=device.random_address))
+        await new_private_address(device)
         async with firmware(radio) as fw:
             handle, connection, seen = await bumble_connects(fw, device)
             # Unknown yet: reported as the private address it came from.
@@ -92,8 +96,7 @@ async def test_bonded_peer_on_a_new_private_address_is_recognised():
             await asyncio.wait_for(connection.disconnect(), TIMEOUT)
 
             # A new private address; the firmware knows it only through the bond's IRK.
-            device.random_address = hci.Address.generate_private_address(device.irk)
-            await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=device.random_address))
+            await new_private_address(device)
             since = len(fw.lines)
             handle, connection, seen = await bumble_connects(fw, device)
             # Resolved with the IRK from the pairing: reported by its identity address.
@@ -130,8 +133,7 @@ async def test_bonded_peripheral_on_a_new_private_address_is_recognised():
     async with radio_and_peer() as (radio, device):
         configure(device, Delegate(IO.NO_OUTPUT_NO_INPUT), mitm=False)
         device.irk = bytes(range(0x31, 0x41))
-        device.random_address = hci.Address.generate_private_address(device.irk)
-        await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=device.random_address))
+        await new_private_address(device)
         async with firmware(radio) as fw:
             handle, connection, seen = await firmware_connects_to(fw, device)
             paired = asyncio.get_running_loop().create_future()
@@ -143,8 +145,7 @@ async def test_bonded_peripheral_on_a_new_private_address_is_recognised():
             await fw.call(f"ble.gap_disconnect({handle})")
             await fw.expect(rf"^EV 8 {handle} ", since)
 
-            device.random_address = hci.Address.generate_private_address(device.irk)
-            await device.send_command(hci.HCI_LE_Set_Random_Address_Command(random_address=device.random_address))
+            await new_private_address(device)
             since = len(fw.lines)
             handle, connection, seen = await firmware_connects_to(fw, device)
             assert seen == "1 " + PEER_HEX, "\n".join(fw.lines[-30:])
