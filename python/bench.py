@@ -321,17 +321,23 @@ def start_radio(latency_ms: float, procs: list) -> list[dict]:
     return json.loads(radio.stdout.readline().split(' ', 1)[1])['controllers']
 
 
-def gatt_bench(args, procs: list) -> list:
+def start_pair(args, procs: list, peripheral: str, central: str):
+    """A fresh radio and two agents on it, both READY; returns (peripheral, central,
+    the peripheral's address)."""
     ready = start_radio(args.latency_ms, procs)
-    per = Agent('peripheral', args.micropython, GATT_PERIPHERAL, ready[0]['endpoint'])
+    per = Agent('peripheral', args.micropython, peripheral, ready[0]['endpoint'])
     procs.append(per.proc)
-    cen = Agent('central', args.micropython, GATT_CENTRAL, ready[1]['endpoint'])
+    cen = Agent('central', args.micropython, central, ready[1]['endpoint'])
     procs.append(cen.proc)
     for a in (per, cen):
         while a.line(10) != 'READY':
             pass
+    return per, cen, bytes.fromhex(ready[0]['address'].replace(':', ''))
+
+
+def gatt_bench(args, procs: list) -> list:
+    per, cen, addr = start_pair(args, procs, GATT_PERIPHERAL, GATT_CENTRAL)
     per.call('serve()')
-    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
     mtu = cen.call(f'connect({addr!r})')
     results = [('gatt_mtu (after exchange)', mtu, '')]
 
@@ -371,16 +377,8 @@ def gatt_bench(args, procs: list) -> list:
 
 
 def l2cap_bench(args, procs: list) -> list:
-    ready = start_radio(args.latency_ms, procs)
-    per = Agent('peripheral', args.micropython, L2CAP_PERIPHERAL, ready[0]['endpoint'])
-    procs.append(per.proc)
-    cen = Agent('central', args.micropython, L2CAP_CENTRAL, ready[1]['endpoint'])
-    procs.append(cen.proc)
-    for a in (per, cen):
-        while a.line(10) != 'READY':
-            pass
+    per, cen, addr = start_pair(args, procs, L2CAP_PERIPHERAL, L2CAP_CENTRAL)
     per.call(f'serve(0x80, {L2CAP_MTU})')
-    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
     peer_mtu = cen.call(f'connect({addr!r}, 0x80, {L2CAP_MTU})')
     pids = (per.proc.pid, cen.proc.pid)
     before = [cpu_ticks(p) for p in pids]

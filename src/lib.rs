@@ -8,6 +8,7 @@
 //! pure functions and are unit-tested on the host.
 #![cfg_attr(not(test), no_std)]
 
+pub mod address;
 pub mod att;
 pub mod config;
 pub mod gatt;

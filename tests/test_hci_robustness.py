@@ -24,7 +24,7 @@ from vradio import VirtualRadio  # noqa: E402
 UNKNOWN = 0x0123  # a connection handle the controller never announced
 
 # The agent (fwproc.agent) with these handlers prints BLE events and keeps one scan report
-# per address; scan(ms) starts a fresh scan.
+# per address; scan(ms) starts a fresh scan; _buf is a receive buffer for L2CAP reads.
 AGENT = agent("""
 import _trouble
 seen = set()
@@ -36,10 +36,11 @@ def irq(ev, data):
             print('SCAN', a.hex(), bytes(data[4]).hex())
     elif ev in (1, 2, 7, 8):
         print('EV', ev, data[0], bytes(data[2]).hex())
-    elif ev == 28:
+    elif ev == 28 or 22 <= ev <= 26:
         print('EV', ev, *data)
     else:
         print('EV', ev)
+_buf = bytearray(64)
 def scan(ms):
     seen.clear()
     ble.gap_scan(ms, 20000, 20000)
@@ -441,3 +442,50 @@ async def test_security_request_after_failed_reencryption_is_withheld():
         await a.call(f"ble.gap_disconnect({ha})")
         await b.expect(rf"^EV 2 {hb} {a.mac}$", sb)
         await r.a_works()
+
+
+def l2cap(cid: int, payload: bytes) -> bytes:
+    """An L2CAP frame (basic header) on channel cid."""
+    return h16(len(payload)) + h16(cid) + payload
+
+
+@run_async
+async def test_seeded_random_l2cap_from_the_air_leaves_channels_working():
+    # Credit-based channels are the backend's own: random signalling (well-formed requests
+    # for a listened PSM among it, so channels open) and random K-frames on dynamic channel
+    # ids must end in refusals and closed channels, never in a crash; channels work after.
+    async with rig() as r:
+        await r.a.call("ble.l2cap_listen(0x80, 512)")
+        handles = await r.connect()
+        live = int.from_bytes(connection_complete(r.proxy)[5:7], "little")
+        rng = random.Random(2468)
+        burst = bytearray()
+        for _ in range(400):
+            if rng.random() < 0.5:
+                code = rng.choice([0x01, 0x06, 0x07, 0x14, 0x15, 0x16, rng.randrange(256)])
+                body = rng.randbytes(rng.choice([2, 4, 10, rng.randrange(0, 20)]))
+                if code == 0x14 and rng.random() < 0.5:
+                    body = b"".join(h16(v) for v in (
+                        0x80, 0x40 + rng.randrange(4), rng.randrange(23, 600), rng.randrange(23, 300),
+                        rng.randrange(0, 20)))
+                frame = l2cap(5, bytes([code, rng.randrange(1, 256)]) + h16(len(body)) + body)
+            else:
+                frame = l2cap(0x40 + rng.randrange(3), rng.randbytes(rng.randrange(0, 240)))
+            burst += acl(live, frame)
+        await r.inject(bytes(burst))
+        await r.disconnect(handles)
+        # The burst got somewhere: it opened channels, which then closed.
+        assert any(line.startswith("EV 23 ") for line in r.a.lines), r.a.report()
+        assert any(line.startswith("EV 24 ") for line in r.a.lines), r.a.report()
+        await r.a_works()
+        # A fresh link: B opens a channel to A's PSM and sends; A reads it.
+        handles = await r.connect()
+        sa, sb = len(r.a.lines), len(r.b.lines)
+        await r.b.call(f"ble.l2cap_connect({handles[1]}, 0x80, 256)")
+        cid_b = int((await r.b.expect(rf"^EV 23 {handles[1]} (\d+) 128 256 512$", sb))[1])
+        cid_a = int((await r.a.expect(rf"^EV 23 {handles[0]} (\d+) 128 512 256$", sa))[1])
+        await r.b.call(f"ble.l2cap_send({handles[1]}, {cid_b}, b'after the storm')")
+        await r.a.expect(rf"^EV 25 {handles[0]} {cid_a}$", sa)
+        n = await r.a.call(f"ble.l2cap_recvinto({handles[0]}, {cid_a}, _buf)")
+        assert await r.a.call(f"bytes(_buf[:{n}])") == b"after the storm"
+        await r.disconnect(handles)

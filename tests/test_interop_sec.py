@@ -126,8 +126,9 @@ async def test_just_works_bond_then_reencrypt_after_firmware_restart():
             assert not events(fw, since, PASSKEY_ACTION)
             await asyncio.wait_for(connection.disconnect(), TIMEOUT)
             secrets = secrets_from(fw)
-        # One record, keyed by Bumble's random identity address (kind 1, address LSB first).
-        assert list(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX))))]
+        # One bond record, keyed by Bumble's random identity address (kind 1, address LSB
+        # first), besides the local IRK handed over at start-up (type 10, NimBLE's key).
+        assert sorted(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX)))), (10, b"irk")]
 
         # A new firmware process that gets the secrets from its application.
         async with firmware(radio, secrets) as fw:
@@ -260,3 +261,41 @@ async def test_le_secure_refuses_legacy_pairing():
             # nothing (see README): no ENCRYPTION_UPDATE, and certainly no encrypted one.
             await asyncio.sleep(0.3)
             assert fw.alive() and not events(fw, since, ENCRYPTION_UPDATE)
+
+
+@run_async
+async def test_public_key_off_the_curve_fails_pairing():
+    """A P-256 public key that is not on the curve (Bumble's own key with y changed) fails
+    pairing cleanly: no encryption, no bond, the firmware and the link live on. (trouble-host
+    checks the point before the Diffie-Hellman step; from outside, a refused point and a DH
+    key that doesn't match look the same, so this shows the clean failure, not which one.)"""
+    from bumble import smp
+
+    original = smp.Session.send_public_key_command
+
+    def off_curve(session) -> None:
+        y = bytearray(session.ecc_key.y[::-1])
+        y[0] ^= 1  # little-endian: the lowest bit of y
+        session.send_command(
+            smp.SMP_Pairing_Public_Key_Command(public_key_x=session.ecc_key.x[::-1], public_key_y=bytes(y)))
+
+    async with radio_and_peer() as (radio, device):
+        configure(device, Delegate(IO.NO_OUTPUT_NO_INPUT), mitm=False)
+        async with firmware(radio) as fw:
+            handle, connection = await bumble_connects(fw, device)
+            since = len(fw.lines)
+            smp.Session.send_public_key_command = off_curve
+            try:
+                try:
+                    await asyncio.wait_for(connection.pair(), TIMEOUT)
+                    paired = True
+                except (Exception, asyncio.CancelledError):  # refused, or the link dropped
+                    paired = False
+            finally:
+                smp.Session.send_public_key_command = original
+            assert not paired
+            await fw.expect(rf"^EV {ENCRYPTION_UPDATE} {handle} 0 0 0 0$", since)
+            assert all(line.split()[3] == "0" for line in events(fw, since, ENCRYPTION_UPDATE))
+            assert not events(fw, since, SET_SECRET)
+            # Nothing else broke: the firmware still answers and the link is up.
+            assert await fw.call("ble.gap_disconnect(%d)" % handle) is True

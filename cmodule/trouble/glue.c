@@ -63,17 +63,17 @@ void mp_trouble_gatts_db_reset(void) {
     mp_bluetooth_gatts_db_reset(MP_STATE_VM(bluetooth_trouble_gatts_db));
 }
 
-// _IRQ_GET_SECRET for the bond loader (key None: the index-th secret of the
-// type). Copies the answer into buf and returns its length, which may exceed
+// _IRQ_GET_SECRET: the secret stored under key, or with key NULL (None in
+// Python) the index-th secret of the type. Copies the answer into buf and returns its length, which may exceed
 // cap (then nothing is copied); -1 when the application returns None or its
 // answer is not a buffer.
-int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap) {
+int mp_trouble_get_secret(uint8_t type, uint8_t index, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap) {
     int result = -1;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         const uint8_t *value = NULL;
         size_t len = 0;
-        if (mp_bluetooth_gap_on_get_secret(type, index, NULL, 0, &value, &len)) {
+        if (mp_bluetooth_gap_on_get_secret(type, index, key, key_len, &value, &len)) {
             if (len <= cap) {
                 memcpy(buf, value, len);
             }

@@ -32,8 +32,8 @@ struct _mp_map_t *mp_trouble_gatts_db(void);
 // Empties the gatts db (creating it on first use). Python thread only: it allocates.
 void mp_trouble_gatts_db_reset(void);
 void mp_trouble_random(uint8_t *buf, size_t len);
-// The application's index-th secret of a type, copied into buf (glue.c).
-int mp_trouble_get_secret(uint8_t type, uint8_t index, uint8_t *buf, size_t cap);
+// The application's secret of a type: by key, or (key NULL) the index-th one; copied into buf (glue.c).
+int mp_trouble_get_secret(uint8_t type, uint8_t index, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap);
 
 // Counters of input the backend dropped (for the _trouble module).
 typedef struct _mp_trouble_stats_t {

@@ -53,6 +53,12 @@ fn init(fresh: bool) -> i32 {
         // The application holds the bonds (MicroPython's contract); trouble
         // gets them when the stack is built, before any peer can connect.
         crate::security::bonds::load_from_app();
+        crate::privacy::load_irk();
+        if ADDR_MODE.load(Ordering::Relaxed) == ADDR_RPA {
+            // A private address is for one session only.
+            let rpa = crate::privacy::new_resolvable_address();
+            critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
+        }
     }
     critical_section::with(|_| stack::start(identity()));
     let r = unsafe { sys::mp_trouble_port_start() };

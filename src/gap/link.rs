@@ -20,7 +20,9 @@ async fn slot(i: usize, handoff: &Handoff) {
         DISCONNECT_REQ[i].reset();
         let handle = conn.handle().raw();
         let we_are_central = conn.role() == LeConnRole::Central;
-        let peer = conn.peer_address();
+        // As NimBLE: a bonded peer is reported by its identity address, even when
+        // it connected from a resolvable private one.
+        let peer = conn.peer_identity().addr;
         let mut addr = peer.addr.into_inner();
         addr.reverse();
         let addr_type = peer.kind.as_raw() & 1;

@@ -399,7 +399,9 @@ impl Channels {
             }
             Signal::Credits { cid, credits } => {
                 let found = self.chans.iter().position(|c| {
-                    c.handle == handle && c.peer_cid == cid && matches!(c.state, State::Open | State::Flushing | State::Closing)
+                    c.handle == handle
+                        && c.peer_cid == cid
+                        && matches!(c.state, State::Open | State::Flushing | State::Closing)
                 });
                 let Some(i) = found else { return };
                 let c = &mut self.chans[i];

@@ -259,7 +259,10 @@ fn data_received_before_a_close_stays_readable() {
     a.t.disconnect(1, ca, 0).unwrap();
     assert_eq!(a.t.send(1, ca, b"more"), Err(Refusal::Invalid), "closing channels take no data");
     settle(&mut a, &mut b);
-    assert_eq!(b.take(), [Note::Recv { handle: 1, cid: cb }, Note::Disconnect { handle: 1, cid: cb, psm: 0x80, status: 0 }]);
+    assert_eq!(
+        b.take(),
+        [Note::Recv { handle: 1, cid: cb }, Note::Disconnect { handle: 1, cid: cb, psm: 0x80, status: 0 }]
+    );
     assert_eq!(b.t.send(1, cb, b"x"), Err(Refusal::Invalid), "closed for sending");
     let mut buf = [0u8; 4];
     assert_eq!(b.t.recv(1, cb, Some(&mut buf)), Ok((4, false)));

@@ -8,6 +8,8 @@
 #[cfg(not(test))]
 pub mod bearer;
 pub mod channels;
+#[cfg(test)]
+mod fuzz;
 pub mod rx;
 pub mod tx;
 pub mod wire;

@@ -35,7 +35,9 @@ pub fn load_from_app() {
     // Bounded, so the loop ends even for an application that never says None.
     for index in 0..(MAX_BONDS as u8).saturating_mul(4) {
         let mut buf = [0u8; LEN];
-        let n = unsafe { sys::mp_trouble_get_secret(SEC_TYPE_BOND, index, buf.as_mut_ptr(), buf.len()) };
+        let n = unsafe {
+            sys::mp_trouble_get_secret(SEC_TYPE_BOND, index, core::ptr::null(), 0, buf.as_mut_ptr(), buf.len())
+        };
         let Ok(n) = usize::try_from(n) else { break };
         let parsed = if n > buf.len() { None } else { BondRecord::decode(&buf[..n]).ok() };
         match parsed {

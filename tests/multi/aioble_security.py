@@ -1,9 +1,9 @@
 # aioble security: pair() and bonds kept in a secrets file. Numeric
 # comparison completes through set_passkey_handler() (M10), authenticated;
 # mitm=True with io=3 (no way to confirm) raises OSError(EACCES); a Just Works
-# bond is written to the file (atomically: no temporary file is left), and
-# after both sides restart their stacks the bonded pair re-encrypts without
-# pairing again. A corrupt secrets file is reported and ignored.
+# bond is written to the file with the local IRK (2 entries, atomically: no
+# temporary file is left), and after both sides restart their stacks the
+# bonded pair re-encrypts without pairing again. A corrupt secrets file is reported and ignored.
 
 import sys, os, json, asyncio, aioble
 

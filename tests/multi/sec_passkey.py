@@ -33,7 +33,9 @@ def irq(event, data):
     if event == _IRQ_GET_SECRET:
         return None
     if event == _IRQ_SET_SECRET:
-        print("unexpected SET_SECRET")
+        # The local IRK (type 10) is handed over at start-up; no bond may follow.
+        if data[0] != 10:
+            print("unexpected SET_SECRET")
         return True
     events.append((event,) + tuple(bytes(x) if isinstance(x, memoryview) else x for x in data))
 
