@@ -41,6 +41,11 @@ class Setup(aioble.Characteristic):
         return 0
 
 
+# Before the radio starts (registering services starts it): bonded peers are
+# known from the first connection on.
+aioble.security.load_secrets()
+print("secrets file at start: %s" % secrets_digest())
+
 service = aioble.Service(_SETUP_SERVICE_UUID)
 Setup(service, _SETUP_UUID, read=True, initial=b"ssid=camnet psk=0451")
 aioble.register_services(service)
@@ -72,8 +77,6 @@ async def main():
         print("disconnected")
 
 
-aioble.security.load_secrets()  # before the radio starts: bonded peers are known at once
-print("secrets file at start: %s" % secrets_digest())
 try:
     asyncio.run(main())
 except KeyboardInterrupt:
