@@ -200,7 +200,14 @@ int mp_trouble_port_start(void) {
     sigaction(TROUBLE_NUDGE_SIGNAL, &sa, NULL);
     python_thread_id = pthread_self();
     running = true;
-    if (pthread_create(&poll_thread_id, NULL, poll_thread, NULL) != 0) {
+    // The poll thread takes no signals: MicroPython's handlers (Ctrl-C above
+    // all) must run on a MicroPython thread. It inherits this mask.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    int r = pthread_create(&poll_thread_id, NULL, poll_thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (r != 0) {
         running = false;
         close(wake_fd);
         wake_fd = -1;
