@@ -1,4 +1,5 @@
-//! Reassembly of ATT PDUs (L2CAP basic frames on channel 4) from ACL fragments.
+//! Reassembly of ATT PDUs (L2CAP basic frames on channel 4) from ACL fragments;
+//! the credit-based channels (`l2cap::bearer`) use it for their frames too.
 //!
 //! The backend takes ATT away from trouble-host, so it rebuilds the L2CAP
 //! frames itself: a first fragment carries the L2CAP header with the frame's
