@@ -12,12 +12,17 @@ IO_DISPLAY_YES_NO = 1
 IO_NONE = 3
 
 
-def fresh(path):
-    for p in (path, path + ".new"):
+def remove(*paths):
+    for p in paths:
         try:
             os.remove(p)
         except OSError:
             pass
+
+
+def fresh(path):
+    # Files go to the runner's working directory; each test run starts and ends clean.
+    remove(path, path + ".new")
     aioble.security.load_secrets(path)
 
 
@@ -49,7 +54,7 @@ async def until_encrypted(conn):
 
 
 async def instance0_task():
-    path = "/tmp/aioble_security_p.json"
+    path = "aioble_security_p.json"
     fresh(path)
     aioble.security.set_passkey_handler(compare)
     multitest.globals(BDADDR=aioble.config("mac"))
@@ -75,10 +80,11 @@ async def instance0_task():
     await conn.disconnected(timeout_ms=TIMEOUT_MS)
 
     # A file that doesn't parse: reported, ignored, nothing breaks.
-    with open("/tmp/aioble_security_bad.json", "w") as f:
+    with open("aioble_security_bad.json", "w") as f:
         f.write("[[2, 'AQID")
-    aioble.security.load_secrets("/tmp/aioble_security_bad.json")
+    aioble.security.load_secrets("aioble_security_bad.json")
     print("corrupt file ignored", len(aioble.security._secrets))
+    remove(path, "aioble_security_bad.json")
 
 
 def instance0():
@@ -95,7 +101,7 @@ async def connect(rnd):
 
 
 async def instance1_task():
-    path = "/tmp/aioble_security_c.json"
+    path = "aioble_security_c.json"
     fresh(path)
     aioble.security.set_passkey_handler(compare)
     multitest.next()
@@ -125,6 +131,7 @@ async def instance1_task():
     await conn.pair()
     print("re-encrypted", conn.encrypted, conn.bonded, "secrets", bonds(path))
     await conn.disconnect()
+    remove(path)
 
 
 def instance1():
