@@ -134,7 +134,7 @@ pub fn send(handle: u16, cid: u16, sdu: &[u8]) -> Result<bool, Refusal> {
 
 /// `l2cap_recvinto`: the byte count, and whether credits wait to be sent.
 pub fn recv(handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
-    with(|t| t.recv(handle, cid, out))
+    with(|t| t.recv(handle, cid, out, &mut note))
 }
 
 /// Python's verdict on an `_IRQ_L2CAP_ACCEPT`.

@@ -77,6 +77,9 @@ struct Channel {
     since: u64,
     /// SEND_READY is owed.
     stalled: bool,
+    /// RECV was reported and nothing has been read since: more SDUs don't
+    /// repeat it (a slow reader would otherwise flood the event queue).
+    told: bool,
     rx: Rx<L2CAP_RX_BYTES>,
     tx: Tx<L2CAP_TX_BYTES>,
 }
@@ -95,6 +98,7 @@ impl Channel {
             ident: 0,
             since: 0,
             stalled: false,
+            told: false,
             // All zero, so the table lands in .bss (no flash image of its buffers).
             rx: Rx::new(0, 0),
             tx: Tx::new(),
@@ -106,6 +110,7 @@ impl Channel {
         self.rx.reset(0, L2CAP_MPS);
         self.tx.clear();
         self.stalled = false;
+        self.told = false;
         self.peer_credits = 0;
     }
 
@@ -282,8 +287,16 @@ impl Channels {
     }
 
     /// `l2cap_recvinto`: copies out received bytes (or, with no buffer, counts them).
-    /// Returns the byte count and whether credits were queued for the peer.
-    pub fn recv(&mut self, handle: u16, cid: u16, out: Option<&mut [u8]>) -> Result<(usize, bool), Refusal> {
+    /// Returns the byte count and whether credits were queued for the peer. A read
+    /// that leaves SDUs behind reports RECV again, so a reader taking one SDU per
+    /// event still sees them all.
+    pub fn recv(
+        &mut self,
+        handle: u16,
+        cid: u16,
+        out: Option<&mut [u8]>,
+        sink: &mut impl FnMut(Note),
+    ) -> Result<(usize, bool), Refusal> {
         let i = self.index(handle, cid).ok_or(Refusal::Invalid)?;
         let c = &mut self.chans[i];
         if c.state == State::Draining {
@@ -300,6 +313,10 @@ impl Channels {
         }
         let Some(out) = out else { return Ok((c.rx.available(), false)) };
         let n = c.rx.read(out);
+        c.told = c.rx.available() > 0;
+        if c.told {
+            sink(Note::Recv { handle, cid });
+        }
         let credits = c.rx.grant();
         if credits > 0 {
             // The indication names the sender's own channel id (Vol 3 Part A §4.24).
@@ -350,8 +367,11 @@ impl Channels {
             return;
         }
         match c.rx.frame(payload) {
-            Ok(true) => sink(Note::Recv { handle, cid }),
-            Ok(false) => {}
+            Ok(true) if !c.told => {
+                c.told = true;
+                sink(Note::Recv { handle, cid })
+            }
+            Ok(_) => {}
             Err(_) => self.close(i, now),
         }
     }

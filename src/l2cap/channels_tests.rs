@@ -65,7 +65,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
                     loop {
                         settle(&mut a, &mut b);
                         let mut buf = [0u8; 100];
-                        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
+                        let n = b.t.recv(1, cb, Some(&mut buf), &mut |_| {}).unwrap().0;
                         got.extend(&buf[..n]);
                         if a.take().iter().any(|e| matches!(e, Note::SendReady { .. })) {
                             break;
@@ -80,7 +80,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
     loop {
         settle(&mut a, &mut b);
         let mut buf = [0u8; 700];
-        let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
+        let n = b.t.recv(1, cb, Some(&mut buf), &mut |_| {}).unwrap().0;
         if n == 0 {
             break;
         }
@@ -122,8 +122,8 @@ fn disconnect_both_ways_and_link_loss() {
     let (ca, cb) = open(&mut a, &mut b, 200);
     a.t.link_closed(1, &mut |e| a.notes.push(e));
     assert_eq!(a.take(), [Note::Disconnect { handle: 1, cid: ca, psm: 0x80, status: 0 }]);
-    assert_eq!(b.t.recv(1, cb, None), Ok((0, false)));
-    assert_eq!(a.t.recv(1, ca, None), Err(Refusal::Invalid));
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Ok((0, false)));
+    assert_eq!(a.t.recv(1, ca, None, &mut |_| {}), Err(Refusal::Invalid));
 }
 
 #[test]
@@ -142,9 +142,9 @@ fn a_peer_breaking_credits_or_sizes_is_disconnected() {
     for _ in 0..L2CAP_RX_BYTES / L2CAP_MPS as usize {
         b.t.on_frame(1, cb, &[1, 0, 7], 0, &mut |_| {});
     }
-    assert_eq!(b.t.recv(1, cb, None), Ok((L2CAP_RX_BYTES / L2CAP_MPS as usize, false)));
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Ok((L2CAP_RX_BYTES / L2CAP_MPS as usize, false)));
     b.t.on_frame(1, cb, &[1, 0, 7], 0, &mut |_| {});
-    assert_eq!(b.t.recv(1, cb, None), Err(Refusal::Invalid), "closing after a frame without credit");
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Err(Refusal::Invalid), "closing after a frame without credit");
     // Credit overflow.
     let (mut a, mut b) = (Side::new(), Side::new());
     let (ca, _) = open(&mut a, &mut b, 200);
@@ -216,7 +216,7 @@ fn arguments_are_checked() {
     assert!(t.listen(0x80, 1024).is_ok());
     assert_eq!(t.connect(1, 0x100, 100, 0), Err(Refusal::Invalid));
     assert_eq!(t.send(1, 0x40, b"x"), Err(Refusal::Invalid));
-    assert_eq!(t.recv(1, 0x40, None), Err(Refusal::Invalid));
+    assert_eq!(t.recv(1, 0x40, None, &mut |_| {}), Err(Refusal::Invalid));
     assert_eq!(t.disconnect(1, 0x40, 0), Err(Refusal::Invalid));
     for psm in 0x81..0x81 + L2CAP_LISTEN_MAX as u16 - 1 {
         t.listen(psm, 100).unwrap();
@@ -239,7 +239,7 @@ fn credits_reach_a_peer_whose_channel_ids_differ() {
         settle(&mut a, &mut b);
         let mut buf = [0u8; 500];
         loop {
-            let n = b.t.recv(1, cb, Some(&mut buf)).unwrap().0;
+            let n = b.t.recv(1, cb, Some(&mut buf), &mut |_| {}).unwrap().0;
             got += n;
             if n == 0 {
                 break;
@@ -265,14 +265,14 @@ fn data_received_before_a_close_stays_readable() {
     );
     assert_eq!(b.t.send(1, cb, b"x"), Err(Refusal::Invalid), "closed for sending");
     let mut buf = [0u8; 4];
-    assert_eq!(b.t.recv(1, cb, Some(&mut buf)), Ok((4, false)));
-    assert_eq!(b.t.recv(1, cb, None), Ok((6, false)));
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf), &mut |_| {}), Ok((4, false)));
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Ok((6, false)));
     let mut rest = [0u8; 10];
-    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Ok((6, false)));
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest), &mut |_| {}), Ok((6, false)));
     assert_eq!((&buf[..], &rest[..6]), (&b"last"[..], &b" words"[..]));
     // End of stream once, then the channel is gone.
-    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Ok((0, false)));
-    assert_eq!(b.t.recv(1, cb, Some(&mut rest)), Err(Refusal::Invalid));
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest), &mut |_| {}), Ok((0, false)));
+    assert_eq!(b.t.recv(1, cb, Some(&mut rest), &mut |_| {}), Err(Refusal::Invalid));
     // An entry kept only for unread data gives way to a new channel.
     a.take();
     let (ca, cb) = open(&mut a, &mut b, 200);
@@ -284,5 +284,29 @@ fn data_received_before_a_close_stays_readable() {
         a.t.connect(2, 0x80, 100, 0).unwrap();
         b.t.connect(2, 0x80, 100, 0).unwrap();
     }
-    assert_eq!(b.t.recv(1, cb, None), Err(Refusal::Invalid));
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Err(Refusal::Invalid));
+}
+
+#[test]
+fn recv_is_reported_once_until_read_and_again_while_data_is_left() {
+    let (mut a, mut b) = (Side::new(), Side::new());
+    let (ca, cb) = open(&mut a, &mut b, 200);
+    for sdu in [&b"one"[..], b"two", b"three"] {
+        a.t.send(1, ca, sdu).unwrap();
+    }
+    settle(&mut a, &mut b);
+    let recv = Note::Recv { handle: 1, cid: cb };
+    assert_eq!(b.take(), [recv], "three SDUs, one event");
+    let mut buf = [0u8; 10];
+    let mut notes = Vec::new();
+    // One SDU per read: each read that leaves some behind reports again.
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf), &mut |n| notes.push(n)), Ok((3, false)));
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf), &mut |n| notes.push(n)), Ok((3, false)));
+    assert_eq!(notes, [recv, recv]);
+    notes.clear();
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf), &mut |n| notes.push(n)), Ok((5, false)));
+    assert_eq!(notes, [], "all read: nothing to report");
+    a.t.send(1, ca, b"four").unwrap();
+    settle(&mut a, &mut b);
+    assert_eq!(b.take(), [recv], "new data after a full read is reported");
 }

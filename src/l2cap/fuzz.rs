@@ -105,7 +105,7 @@ fn random_frames_from_a_peer_never_break_the_table() {
             _ => {
                 let cid = 0x40 + rng.below(L2CAP_CHANNELS) as u16;
                 let _ = t.send(handle, cid, &vec![round as u8; rng.below(600)]);
-                let _ = t.recv(handle, cid, Some(&mut [0u8; 64]));
+                let _ = t.recv(handle, cid, Some(&mut [0u8; 64]), &mut sink);
                 if rng.one_in(5) {
                     let _ = t.disconnect(handle, cid, now);
                 }
