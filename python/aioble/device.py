@@ -168,7 +168,6 @@ class DeviceConnection:
         self._waiters = []  # flags of disconnected() callers
         self._mtu_event = None
         self._pair_event = None
-        self._l2cap_channel = None
         self._discover = None  # client.py: the discovery running on this link
         self._characteristics = {}  # client.py: value handle -> ClientCharacteristic
 
@@ -186,9 +185,6 @@ class DeviceConnection:
             f.set()
         for t in list(self._timeouts):
             t._cancel()
-        ch = self._l2cap_channel
-        if ch is not None and hasattr(ch, "_on_link_lost"):
-            ch._on_link_lost()
 
     def is_connected(self):
         return self._conn_handle is not None

@@ -107,7 +107,6 @@ class L2CAPChannel:
         self._stalled = False
         # One waiter at a time per channel: a reader, a sender, or set-up.
         self._flag = asyncio.ThreadSafeFlag()
-        connection._l2cap_channel = self
 
     def _bind(self, cid, our_mtu, peer_mtu):
         self._cid = cid
@@ -118,11 +117,6 @@ class L2CAPChannel:
         self._closed = True
         self._stalled = False
         self._flag.set()
-
-    # The link went down (device.py calls this); the backend reports the
-    # channel's own end too, this only makes sure no waiter is left.
-    def _on_link_lost(self):
-        self._on_close()
 
     def _forget(self):
         _channels.pop((self._conn_handle, self._cid), None)

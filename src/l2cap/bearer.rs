@@ -33,35 +33,22 @@ fn now_ms() -> u64 {
     Instant::now().as_millis()
 }
 
-/// Turns the table's notes into `_IRQ_L2CAP_*` events.
+/// Turns the table's notes into `_IRQ_L2CAP_*` events (the fields after the
+/// cid, as in the IRQ tuples).
 fn note(n: Note) {
-    events::push(match n {
-        Note::Accept { handle, cid, psm, our_mtu, peer_mtu } => Event::L2cap {
-            code: sys::MP_BLUETOOTH_IRQ_L2CAP_ACCEPT as u8,
-            handle,
-            cid,
-            a: psm,
-            b: our_mtu,
-            c: peer_mtu,
-        },
-        Note::Connect { handle, cid, psm, our_mtu, peer_mtu } => Event::L2cap {
-            code: sys::MP_BLUETOOTH_IRQ_L2CAP_CONNECT as u8,
-            handle,
-            cid,
-            a: psm,
-            b: our_mtu,
-            c: peer_mtu,
-        },
-        Note::Disconnect { handle, cid, psm, status } => {
-            Event::L2cap { code: sys::MP_BLUETOOTH_IRQ_L2CAP_DISCONNECT as u8, handle, cid, a: psm, b: status, c: 0 }
-        }
-        Note::Recv { handle, cid } => {
-            Event::L2cap { code: sys::MP_BLUETOOTH_IRQ_L2CAP_RECV as u8, handle, cid, a: 0, b: 0, c: 0 }
-        }
-        Note::SendReady { handle, cid } => {
-            Event::L2cap { code: sys::MP_BLUETOOTH_IRQ_L2CAP_SEND_READY as u8, handle, cid, a: 0, b: 0, c: 0 }
-        }
-    });
+    use sys::{
+        MP_BLUETOOTH_IRQ_L2CAP_ACCEPT as ACCEPT, MP_BLUETOOTH_IRQ_L2CAP_CONNECT as CONNECT,
+        MP_BLUETOOTH_IRQ_L2CAP_DISCONNECT as DISCONNECT, MP_BLUETOOTH_IRQ_L2CAP_RECV as RECV,
+        MP_BLUETOOTH_IRQ_L2CAP_SEND_READY as SEND_READY,
+    };
+    let (code, handle, cid, a, b, c) = match n {
+        Note::Accept { handle, cid, psm, our_mtu, peer_mtu } => (ACCEPT, handle, cid, psm, our_mtu, peer_mtu),
+        Note::Connect { handle, cid, psm, our_mtu, peer_mtu } => (CONNECT, handle, cid, psm, our_mtu, peer_mtu),
+        Note::Disconnect { handle, cid, psm, status } => (DISCONNECT, handle, cid, psm, status, 0),
+        Note::Recv { handle, cid } => (RECV, handle, cid, 0, 0, 0),
+        Note::SendReady { handle, cid } => (SEND_READY, handle, cid, 0, 0, 0),
+    };
+    events::push(Event::L2cap { code: code as u8, handle, cid, a, b, c });
 }
 
 fn with<R>(f: impl FnOnce(&mut Channels) -> R) -> R {
