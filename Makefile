@@ -26,7 +26,7 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test demo demo-phone example bench size thumb clean
+.PHONY: all deps micropython venv firmware test test-repeat demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -76,6 +76,15 @@ test: deps micropython venv firmware
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
+
+# Every multi-instance test N times in a row on fresh radios (a test that fails
+# once in 30 is a bug): make test-repeat N=30 [ONLY=sec_,gatt_] [BUSY=2]
+N ?= 30
+ONLY ?=
+BUSY ?= 0
+test-repeat: deps micropython venv firmware
+	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
+		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY))
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.

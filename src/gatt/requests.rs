@@ -19,26 +19,55 @@ pub struct Request {
     pub long: bool,
 }
 
-type Queue = Deque<Request, GATTC_QUEUE_DEPTH>;
-
-static QUEUES: Mutex<RefCell<[Queue; MAX_CONNECTIONS]>> =
-    Mutex::new(RefCell::new([const { Deque::new() }; MAX_CONNECTIONS]));
-
-/// Queues a request for the link in `slot`; false if its queue is full.
-pub fn post(slot: usize, r: Request) -> bool {
-    critical_section::with(|cs| QUEUES.borrow(cs).borrow_mut().get_mut(slot).is_some_and(|q| q.push_back(r).is_ok()))
+/// One link's procedures: those waiting, and whether one is running.
+///
+/// The running one counts against the depth from the moment it is posted,
+/// so whether a call is accepted never depends on how soon the stack took
+/// the previous one off the queue.
+struct Queue {
+    waiting: Deque<Request, { GATTC_QUEUE_DEPTH + 1 }>,
+    running: bool,
 }
 
-/// The next request for the link in `slot`.
+static QUEUES: Mutex<RefCell<[Queue; MAX_CONNECTIONS]>> =
+    Mutex::new(RefCell::new([const { Queue { waiting: Deque::new(), running: false } }; MAX_CONNECTIONS]));
+
+/// Queues a request for the link in `slot`; false if one runs and
+/// `GATTC_QUEUE_DEPTH` more wait already.
+pub fn post(slot: usize, r: Request) -> bool {
+    critical_section::with(|cs| {
+        let mut queues = QUEUES.borrow(cs).borrow_mut();
+        let Some(q) = queues.get_mut(slot) else { return false };
+        q.waiting.len() + usize::from(q.running) <= GATTC_QUEUE_DEPTH && q.waiting.push_back(r).is_ok()
+    })
+}
+
+/// The next request for the link in `slot`; it counts as running until `finish`.
 pub fn take(slot: usize) -> Option<Request> {
-    critical_section::with(|cs| QUEUES.borrow(cs).borrow_mut().get_mut(slot)?.pop_front())
+    critical_section::with(|cs| {
+        let mut queues = QUEUES.borrow(cs).borrow_mut();
+        let q = queues.get_mut(slot)?;
+        let r = q.waiting.pop_front()?;
+        q.running = true;
+        Some(r)
+    })
+}
+
+/// The running request of the link in `slot` has ended.
+pub fn finish(slot: usize) {
+    critical_section::with(|cs| {
+        if let Some(q) = QUEUES.borrow(cs).borrow_mut().get_mut(slot) {
+            q.running = false;
+        }
+    })
 }
 
 /// Forgets a closed link's requests.
 pub fn clear(slot: usize) {
     critical_section::with(|cs| {
         if let Some(q) = QUEUES.borrow(cs).borrow_mut().get_mut(slot) {
-            q.clear();
+            q.waiting.clear();
+            q.running = false;
         }
     })
 }

@@ -67,6 +67,10 @@ pub async fn run(conn: &Link, i: usize) {
     loop {
         let deadline = [indicating.map(|(_, at)| at), client.deadline].into_iter().flatten().min();
         let idle = client.running.is_none();
+        if idle {
+            // Before any of its events can reach Python (they are delivered after the poll).
+            requests::finish(i);
+        }
         // While a request waits for Python, the client's next request waits too (ATT allows
         // one outstanding request per direction, and this one isn't answered).
         let wake = next_wake(conn, i, handle, idle, deadline, asking.is_some()).await;

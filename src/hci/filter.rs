@@ -24,9 +24,8 @@ use crate::l2cap::wire;
 const L2CAP_CID_ATT: u16 = 0x0004;
 /// The fixed L2CAP channel of the security manager protocol.
 const L2CAP_CID_SMP: u16 = 0x0006;
-/// SMP Security Request.
-const SMP_SECURITY_REQUEST: u8 = 0x0b;
 use crate::config::MAX_CONNECTIONS;
+use crate::security::gate::{self, Gate};
 
 /// Why a packet was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +73,8 @@ struct Link {
     central: bool,
     /// The controller reported a failed encryption and no success since.
     encryption_failed: bool,
+    /// Whether trouble has a pairing under way on this link.
+    smp: Gate,
 }
 
 /// The filter: remembers which connection handles the controller announced.
@@ -128,11 +129,12 @@ impl Filter {
     /// them (`l2cap::wire::is_ours`); other signalling stays trouble's.
     ///
     ///
-    /// SMP goes to trouble, except a Security Request to a central whose
-    /// encryption with a stored bond just failed: trouble then finds the bond
-    /// but may not use it, and unwraps the missing bond (a panic from the air).
-    /// Ignoring a Security Request is allowed (Vol 3 Part H §3.6.7); the
-    /// application can still pair with `gap_pair`.
+    /// SMP goes to trouble when the link's `Gate` lets it (trouble drops the
+    /// link on a command that no pairing expects), except a Security Request
+    /// to a central whose encryption with a stored bond just failed: trouble
+    /// then finds the bond but may not use it, and unwraps the missing bond
+    /// (a panic from the air). Ignoring a Security Request is allowed (Vol 3
+    /// Part H §3.6.7); the application can still pair with `gap_pair`.
     fn check_acl(&mut self, pkt: &[u8]) -> Result<(), Reject> {
         if pkt.len() < 4 || u16::from_le_bytes([pkt[2], pkt[3]]) as usize != pkt.len() - 4 {
             return Err(Reject::Malformed);
@@ -159,12 +161,14 @@ impl Filter {
             L2CAP_CID_ATT => Reject::Att,
             _ if wire::CID_DYNAMIC.contains(&cid) => Reject::L2cap,
             wire::CID_SIGNALLING if data.get(4).is_some_and(|&c| wire::is_ours(c)) => Reject::L2cap,
-            // The opcode may only come in a continuation: withhold what can't be checked.
-            L2CAP_CID_SMP
-                if link.central
-                    && link.encryption_failed
-                    && data.get(4).is_none_or(|&op| op == SMP_SECURITY_REQUEST) =>
-            {
+            L2CAP_CID_SMP => {
+                // The opcode may only come in a continuation: withhold what can't be checked.
+                let op = data.get(4).copied();
+                let unusable_bond =
+                    link.central && link.encryption_failed && op.is_none_or(|op| op == gate::SECURITY_REQUEST);
+                if !unusable_bond && link.smp.from_peer(op, link.central) {
+                    return Ok(());
+                }
                 Reject::Smp
             }
             _ => return Ok(()),
@@ -204,6 +208,21 @@ impl Filter {
             Event::Le(LeEvent::LeAdvertisingReport(e)) => all_ok(e.reports.iter()),
             Event::Le(LeEvent::LeExtendedAdvertisingReport(e)) => all_ok(e.reports.iter()),
             _ => Ok(()),
+        }
+    }
+
+    /// Notes an ACL packet trouble sends (H4 body without indicator): the
+    /// SMP commands in it tell the link's `Gate` whether a pairing is under way.
+    pub fn to_peer(&mut self, pkt: &[u8]) {
+        if pkt.len() < 9 {
+            return;
+        }
+        let word = u16::from_le_bytes([pkt[0], pkt[1]]);
+        let first = (word >> 12) & 0b11 != 0b01;
+        if first && u16::from_le_bytes([pkt[6], pkt[7]]) == L2CAP_CID_SMP {
+            if let Some(link) = self.link(word & 0x0fff) {
+                link.smp.to_peer(pkt[8]);
+            }
         }
     }
 
@@ -247,6 +266,7 @@ impl Filter {
                     withheld: Reject::Att,
                     central: role == LeConnRole::Central,
                     encryption_failed: false,
+                    smp: Gate::Idle,
                 })
             }
             // trouble refuses the link itself when its table is full; let it.
@@ -386,7 +406,7 @@ mod tests {
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
         assert_eq!(f.check(Kind::Event, &conn_complete(0x40)), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Ok(()));
-        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x06, 0, 0x0b]), Ok(()));
         assert_eq!(f.check(Kind::Event, &[0x05, 4, 0, 0x40, 0x00, 0x13]), Ok(()));
         assert_eq!(f.check(Kind::Event, &ltk_req), Err(Reject::UnknownHandle));
         assert_eq!(f.check(Kind::Acl, &[0x40, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Err(Reject::UnknownHandle));
@@ -439,7 +459,7 @@ mod tests {
         assert_eq!(f.check(Kind::Acl, &[1, 0x20, 6, 0, 6, 0, 4, 0, 0x12, 0x03]), Err(Reject::Att));
         assert_eq!(f.check(Kind::Acl, &[1, 0x10, 4, 0, 0, 0, 1, 2]), Err(Reject::Att));
         // ...and the next continuation belongs to something else again.
-        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x06, 0, 9]), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x20, 5, 0, 1, 0, 0x06, 0, 0x0b]), Ok(()));
         assert_eq!(f.check(Kind::Acl, &[1, 0x10, 1, 0, 7]), Ok(()));
         assert_eq!(f.stats.att, 4);
     }
@@ -464,7 +484,7 @@ mod tests {
         let mut f = Filter::new();
         // conn_complete() says role 0: we are the central.
         assert_eq!(f.check(Kind::Event, &conn_complete(1)), Ok(()));
-        let sec_req = [1, 0x20, 6, 0, 2, 0, 6, 0, SMP_SECURITY_REQUEST, 0x01];
+        let sec_req = [1, 0x20, 6, 0, 2, 0, 6, 0, gate::SECURITY_REQUEST, 0x01];
         let pairing_failed = [1, 0x20, 6, 0, 2, 0, 6, 0, 0x05, 0x08];
         assert_eq!(f.check(Kind::Acl, &sec_req), Ok(()));
         // Encryption Change: status 0x06 (PIN or key missing).
@@ -473,7 +493,7 @@ mod tests {
         assert_eq!(f.check(Kind::Acl, &pairing_failed), Ok(()));
         // A Security Request split after the L2CAP header, and its continuation.
         assert_eq!(f.check(Kind::Acl, &[1, 0x20, 4, 0, 2, 0, 6, 0]), Err(Reject::Smp));
-        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 2, 0, SMP_SECURITY_REQUEST, 1]), Err(Reject::Smp));
+        assert_eq!(f.check(Kind::Acl, &[1, 0x10, 2, 0, gate::SECURITY_REQUEST, 1]), Err(Reject::Smp));
         assert_eq!(f.stats.smp, 3);
         // Encryption succeeds later (fresh pairing): requests pass again.
         assert_eq!(f.check(Kind::Event, &[0x08, 4, 0x00, 1, 0, 1]), Ok(()));
@@ -481,13 +501,32 @@ mod tests {
     }
 
     #[test]
-    fn peripheral_links_keep_security_requests() {
+    fn peripheral_links_keep_pairing_requests_after_failed_encryption() {
         let mut f = Filter::new();
         let mut c = conn_complete(2);
         c[6] = 1; // role: peripheral
         assert_eq!(f.check(Kind::Event, &c), Ok(()));
         assert_eq!(f.check(Kind::Event, &[0x08, 4, 0x06, 2, 0, 0]), Ok(()));
-        assert_eq!(f.check(Kind::Acl, &[2, 0x20, 6, 0, 2, 0, 6, 0, SMP_SECURITY_REQUEST, 0x01]), Ok(()));
+        // A peripheral is never sent a Security Request; trouble would drop the link.
+        assert_eq!(f.check(Kind::Acl, &[2, 0x20, 6, 0, 2, 0, 6, 0, gate::SECURITY_REQUEST, 0x01]), Err(Reject::Smp));
+        let req = [2, 0x20, 11, 0, 7, 0, 6, 0, gate::PAIRING_REQUEST, 3, 0, 0x0d, 16, 0, 0];
+        assert_eq!(f.check(Kind::Acl, &req), Ok(()));
+    }
+
+    #[test]
+    fn smp_after_our_pairing_failed_is_withheld_until_a_new_pairing() {
+        let mut f = Filter::new();
+        let mut c = conn_complete(3);
+        c[6] = 1; // role: peripheral
+        assert_eq!(f.check(Kind::Event, &c), Ok(()));
+        let req = [3, 0x20, 11, 0, 7, 0, 6, 0, gate::PAIRING_REQUEST, 3, 0, 0x0d, 16, 0, 0];
+        let dhkey_check = [3, 0x20, 21, 0, 17, 0, 6, 0, 0x0d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(f.check(Kind::Acl, &req), Ok(()));
+        // trouble rejects the numeric comparison: Pairing Failed goes out.
+        f.to_peer(&[3, 0x00, 6, 0, 2, 0, 6, 0, gate::PAIRING_FAILED, 0x0c]);
+        assert_eq!(f.check(Kind::Acl, &dhkey_check), Err(Reject::Smp));
+        assert_eq!(f.check(Kind::Acl, &req), Ok(()));
+        assert_eq!(f.check(Kind::Acl, &dhkey_check), Ok(()));
     }
 
     #[test]

@@ -187,9 +187,10 @@ impl Transport for HciTransport {
             .await;
             let first = buf[2] & 0x30 != 0x10;
             critical_section::with(|cs| {
-                let share = &mut RX.borrow(cs).borrow_mut().share;
-                share.sent(handle, false);
-                share.trouble_fragment(handle, first, data);
+                let st = &mut *RX.borrow(cs).borrow_mut();
+                st.filter.to_peer(&buf[1..n + 1]);
+                st.share.sent(handle, false);
+                st.share.trouble_fragment(handle, first, data);
             });
         }
         uart_write(&buf[..n + 1])

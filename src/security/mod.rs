@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 #[cfg(not(test))]
 pub mod bonds;
+pub mod gate;
 #[cfg(not(test))]
 pub mod link;
 #[cfg(not(test))]
