@@ -54,10 +54,20 @@ pub const MAX_RECOVERIES: u8 = 3;
 /// Controller ACL buffers kept back from trouble-host for the backend's own ATT
 /// and L2CAP channel packets (at most half of what the controller has).
 pub const BACKEND_TX_BUFFERS: u8 = 8;
-/// Largest ATT PDU accepted or sent (an ATT_MTU of 527, NimBLE's maximum).
-pub const ATT_PDU_MAX: usize = 527;
-/// Reassembled ATT PDUs waiting per link for its ATT task.
-pub const ATT_INBOX_DEPTH: usize = 2;
+/// Largest ATT_MTU offered or accepted (NimBLE's maximum, which `config(mtu=)` allows).
+pub const ATT_MTU_MAX: u16 = 527;
+/// Largest ATT PDU accepted or sent.
+pub const ATT_PDU_MAX: usize = ATT_MTU_MAX as usize;
+/// ATT PDUs from the peer waiting per link for its session: room for two of
+/// the largest (a request and a command behind it) before the transport
+/// stops reading the controller.
+pub const ATT_IN_BYTES: usize = 2 * (ATT_PDU_MAX + 2);
+/// ATT PDUs to the peer queued per link: one response always fits, and the
+/// rest lets the application queue notifications and write commands ahead
+/// of the controller (about 14 of 244 bytes).
+pub const ATT_OUT_BYTES: usize = 4096;
+/// Bytes of queued GATT client write values per link (two of the longest).
+pub const GATTC_VALUE_BYTES: usize = 2 * (MAX_VALUE_LEN + 2);
 /// Attributes in the GATT server database, the built-in GAP and GATT services (9) included.
 pub const MAX_ATTRIBUTES: usize = 64;
 /// Bytes a client may queue with Prepare Write per connection (512 is the longest attribute value).

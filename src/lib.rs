@@ -14,6 +14,7 @@ pub mod config;
 pub mod gatt;
 pub mod hci;
 pub mod l2cap;
+pub mod queue;
 #[cfg(test)]
 mod testutil;
 
@@ -23,9 +24,13 @@ pub mod events;
 #[cfg(not(test))]
 mod gap;
 #[cfg(not(test))]
+mod link;
+#[cfg(not(test))]
 mod privacy;
 #[cfg(not(test))]
 mod runtime;
+#[cfg(not(test))]
+mod settings;
 pub mod security;
 #[cfg(not(test))]
 mod stack;

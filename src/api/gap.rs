@@ -9,7 +9,7 @@ use super::{await_ack, errno, kick, ready};
 use crate::config::{ADV_DATA_MAX, DEFAULT_ADV_INTERVAL_US};
 use crate::gap::state::{
     AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_ACK, ADV_REQ, CONNECTING, CONN_REQ,
-    DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
+    SCANNING, SCAN_ACK, SCAN_REQ,
 };
 use crate::sys;
 
@@ -163,8 +163,7 @@ pub extern "C" fn mp_bluetooth_gap_peripheral_connect_cancel() -> i32 {
 pub extern "C" fn mp_bluetooth_gap_disconnect(conn_handle: u16) -> i32 {
     errno((|| {
         ready()?;
-        let slot = crate::gap::state::slot_of(conn_handle).ok_or(sys::MP_ENOTCONN as i32)?;
-        DISCONNECT_REQ[slot].signal(());
+        crate::link::with(conn_handle, |l| l.disconnect = true).ok_or(sys::MP_ENOTCONN as i32)?;
         kick();
         Ok(())
     })())

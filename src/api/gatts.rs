@@ -1,17 +1,15 @@
-//! GATT server entry points: service registration and local values.
+//! GATT server entry points: service registration, local values, pushes.
 //!
 //! The attribute layout lives in `gatt::serve::DATABASE`; values live in
 //! MicroPython's gatts db, whose entries are created here on the Python
-//! thread (they are allocated on its heap).
-use heapless::Vec;
-
-use super::{await_ack, errno, kick, ready};
+//! thread (they are allocated on its heap) under the backend lock, which the
+//! stack holds while it reads or writes them.
+use super::{errno, ready};
 use crate::att::uuid::Uuid;
-use crate::config::ATT_PDU_MAX;
-use crate::gap::state::{slot_of, LINKS};
 use crate::gatt::db::DbError;
-use crate::gatt::push::{Push, PUSH, PUSH_ACK};
+use crate::gatt::notify;
 use crate::gatt::serve::DATABASE;
+use crate::link;
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
 /// A MicroPython UUID object as an ATT UUID.
@@ -36,11 +34,14 @@ pub extern "C" fn mp_bluetooth_gatts_register_service_begin(append: bool) -> i32
     errno((|| {
         ready()?;
         if !append {
-            if crate::gap::state::link_count() > 0 {
+            if link::count() > 0 {
                 return Err(sys::MP_EBUSY as i32);
             }
-            critical_section::with(|cs| DATABASE.borrow(cs).borrow_mut().begin());
-            unsafe { sys::mp_trouble_gatts_db_reset() };
+            critical_section::with(|cs| {
+                DATABASE.borrow(cs).borrow_mut().begin();
+                // SAFETY: Python thread (it allocates), under the lock the stack reads the db with.
+                unsafe { sys::mp_trouble_gatts_db_reset() };
+            });
         }
         Ok(())
     })())
@@ -84,11 +85,14 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_register_service(
             }
             Ok::<(), i32>(())
         })?;
-        // Outside the lock: creating entries allocates on MicroPython's heap.
-        let db = sys::mp_trouble_gatts_db();
-        for handle in created {
-            sys::mp_bluetooth_gatts_db_create_entry(db, handle, sys::MP_BLUETOOTH_DEFAULT_ATTR_LEN as usize);
-        }
+        // Creating entries allocates on MicroPython's heap (this is the Python
+        // thread) and grows the map the stack looks values up in: under the lock.
+        critical_section::with(|_| {
+            let db = sys::mp_trouble_gatts_db();
+            for handle in created {
+                sys::mp_bluetooth_gatts_db_create_entry(db, handle, sys::MP_BLUETOOTH_DEFAULT_ATTR_LEN as usize);
+            }
+        });
         Ok(())
     })())
 }
@@ -121,14 +125,7 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
             e => return Err(e),
         }
         if send_update {
-            // Each link pushes it as its client subscribed (notify or indicate),
-            // in turn and before this returns, as NimBLE does: the next write
-            // can't overtake or merge with this one.
-            for link in critical_section::with(|cs| *LINKS.borrow(cs).borrow()).iter().flatten() {
-                let p =
-                    Push { conn: link.handle, value_handle: handle, indicate: false, data: None, update: true, seq: 0 };
-                let _ = hand_over(p);
-            }
+            notify::update(handle)?;
         }
         Ok(())
     })())
@@ -146,8 +143,7 @@ pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append:
     })())
 }
 
-/// `gatts_notify` / `gatts_indicate`: sent whether or not the client
-/// subscribed (MicroPython's contract); waits until it is on its way.
+/// `gatts_notify` / `gatts_indicate`: queued on the link (see `gatt::notify`).
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
     conn: u16,
@@ -158,31 +154,8 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
 ) -> i32 {
     errno((|| {
         ready()?;
-        slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
-        let data = if value.is_null() {
-            None
-        } else {
-            let bytes = core::slice::from_raw_parts(value, len);
-            Some(Vec::from_slice(&bytes[..len.min(ATT_PDU_MAX)]).unwrap_or_default())
-        };
+        let data = if value.is_null() { None } else { Some(core::slice::from_raw_parts(value, len)) };
         let indicate = op == sys::MP_BLUETOOTH_GATTS_OP_INDICATE as i32;
-        hand_over(Push { conn, value_handle, indicate, data, update: false, seq: 0 })
+        notify::push(conn, value_handle, indicate, data)
     })())
-}
-
-/// Gives a push to its link's task and waits until it is on its way.
-fn hand_over(mut p: Push) -> Result<(), i32> {
-    let seq = PUSH_ACK.next();
-    p.seq = seq;
-    critical_section::with(|cs| *PUSH.borrow(cs).borrow_mut() = Some(p));
-    kick();
-    let r = await_ack(&PUSH_ACK, seq);
-    // Not taken in time (the link is busy or gone): withdraw it.
-    critical_section::with(|cs| {
-        let mut slot = PUSH.borrow(cs).borrow_mut();
-        if slot.as_ref().is_some_and(|p| p.seq == seq) {
-            *slot = None;
-        }
-    });
-    r
 }

@@ -1,8 +1,8 @@
 //! L2CAP credit-based channel entry points: each acts on the channel table
-//! (`l2cap::bearer`) and wakes the stack to send what it queued.
+//! (`l2cap::coc`) and wakes the stack to send what it queued.
 use super::{errno, kick, ready};
-use crate::gap::state::slot_of;
-use crate::l2cap::bearer;
+use crate::l2cap::coc as bearer;
+use crate::link::slot_of;
 use crate::l2cap::channels::Refusal;
 use crate::sys;
 

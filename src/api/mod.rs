@@ -51,5 +51,5 @@ fn await_ack(ack: &crate::gap::state::Ack, seq: u32) -> Result<(), i32> {
 
 /// Wakes the stack after a request was posted.
 fn kick() {
-    unsafe { sys::mp_trouble_port_wake() };
+    crate::runtime::executor::wake();
 }

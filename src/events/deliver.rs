@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use critical_section::Mutex;
 
 use super::record::Event;
-use super::ring::Ring;
+use crate::queue::Ring;
 use crate::att::uuid::Uuid;
 use crate::config::{ATT_PDU_MAX, EVENT_RING_BYTES};
 use crate::sys;
@@ -139,7 +139,7 @@ unsafe fn deliver(e: Event<'_>) {
         Event::L2cap { code, handle, cid, a, b, c } => match code as u32 {
             sys::MP_BLUETOOTH_IRQ_L2CAP_ACCEPT => {
                 let r = sys::mp_bluetooth_on_l2cap_accept(handle, cid, a, b, c);
-                crate::l2cap::bearer::answer_accept(handle, cid, r.clamp(i32::MIN as _, i32::MAX as _) as i32);
+                crate::l2cap::coc::answer_accept(handle, cid, r.clamp(i32::MIN as _, i32::MAX as _) as i32);
             }
             sys::MP_BLUETOOTH_IRQ_L2CAP_CONNECT => sys::mp_bluetooth_on_l2cap_connect(handle, cid, a, b, c),
             sys::MP_BLUETOOTH_IRQ_L2CAP_DISCONNECT => sys::mp_bluetooth_on_l2cap_disconnect(handle, cid, a, b),

@@ -6,11 +6,10 @@
 //! a bounded byte ring (values of any length, in order) and delivered by
 //! `mp_trouble_deliver_events()`.
 pub mod record;
-pub mod ring;
 
 #[cfg(not(test))]
 mod deliver;
 #[cfg(not(test))]
 pub use deliver::{clear, has_room, pending, push};
 
-pub use record::Event;
+pub use record::{Event, STATUS_TIMEOUT};

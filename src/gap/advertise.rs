@@ -55,7 +55,7 @@ async fn next_request(periph: &mut Peripheral<'static, Controller, Pool>, handof
         });
         match select(accepted, ADV_REQ.wait()).await {
             // The controller stops legacy advertising when a link is made.
-            Either::First(conn) => handoff.send(conn).await,
+            Either::First(conn) => super::link::hand_over(handoff, conn),
             Either::Second(r) => return r,
         }
     }

@@ -50,7 +50,7 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
         let outcome = select3(central.connect(&config), give_up, CONN_REQ.wait()).await;
         CONNECTING.store(false, Ordering::Release);
         match outcome {
-            Either3::First(Ok(conn)) => handoff.send(conn).await,
+            Either3::First(Ok(conn)) => super::link::hand_over(handoff, conn),
             // As NimBLE: a failed, timed-out or cancelled attempt is a
             // PERIPHERAL_DISCONNECT for handle 0xffff with no address.
             _ => events::push(Event::Link {

@@ -4,9 +4,9 @@
 #![warn(missing_docs)]
 pub mod db;
 #[cfg(not(test))]
-pub mod push;
+pub mod client;
 #[cfg(not(test))]
-pub mod requests;
+pub mod notify;
 #[cfg(not(test))]
 pub mod serve;
 #[cfg(not(test))]

@@ -79,24 +79,31 @@ impl<const N: usize> Arena<N> {
 static NEEDS_POLL: AtomicBool = AtomicBool::new(false);
 static IN_POLL: AtomicBool = AtomicBool::new(false);
 
+// The flags use SeqCst: a wake from another thread just as a poll ends
+// either sees IN_POLL cleared (and wakes the port) or leaves NEEDS_POLL set
+// where the poll's last check sees it.
+
 /// Takes the "poll again" flag.
 pub fn take_needs_poll() -> bool {
-    NEEDS_POLL.swap(false, Ordering::AcqRel)
+    NEEDS_POLL.swap(false, Ordering::SeqCst)
 }
 
 /// True if a wake arrived since the flag was last taken.
 pub fn needs_poll() -> bool {
-    NEEDS_POLL.load(Ordering::Acquire)
+    NEEDS_POLL.load(Ordering::SeqCst)
 }
 
 /// Marks the start and end of a poll, so wakes during it don't call into the port.
 pub fn set_in_poll(v: bool) {
-    IN_POLL.store(v, Ordering::Release);
+    IN_POLL.store(v, Ordering::SeqCst);
 }
 
-fn wake() {
-    NEEDS_POLL.store(true, Ordering::Release);
-    if !IN_POLL.load(Ordering::Acquire) {
+/// Asks for the stack to be polled (again): from any thread or context,
+/// inside a poll or not.
+pub fn wake() {
+    NEEDS_POLL.store(true, Ordering::SeqCst);
+    if !IN_POLL.load(Ordering::SeqCst) {
+        // SAFETY: the port's wake may be called from any context (trouble_port.h).
         unsafe { sys::mp_trouble_port_wake() };
     }
 }

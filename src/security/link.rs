@@ -1,14 +1,13 @@
 //! One link's pairing dialogue: trouble-host's security events become
 //! MicroPython IRQs, and Python's `gap_pair`/`gap_passkey` reach trouble
 //! through the link's session task (the C ABI never touches trouble itself).
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::signal::Signal;
+//! The passkey action Python was asked about is kept in the link's state, so
+//! `gap_passkey` can check its arguments without waiting for the stack.
 use trouble_host::prelude::{ConnectionEvent, SecurityLevel};
 
 use super::{bonds, policy};
-use crate::config::MAX_CONNECTIONS;
 use crate::events::{self, Event};
-use crate::gap::state::Ack;
+use crate::link::{self, SecurityOp as Op};
 use crate::stack::Link;
 use crate::sys;
 
@@ -17,44 +16,29 @@ const ACTION_INPUT: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_INPUT as u8;
 const ACTION_DISPLAY: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_DISPLAY as u8;
 const ACTION_COMPARE: u8 = sys::MP_BLUETOOTH_PASSKEY_ACTION_NUMERIC_COMPARISON as u8;
 
-/// What Python asked of a link's security manager.
-#[derive(Clone, Copy)]
-pub enum Op {
-    /// `gap_pair`: pair, or encrypt with a stored bond.
-    Pair,
-    /// `gap_passkey(conn, action, passkey)`.
-    Passkey {
-        /// MicroPython's action code.
-        action: u8,
-        /// The passkey, or for numeric comparison non-zero to accept.
-        passkey: i64,
-    },
-}
-
-/// Per-slot requests, with the `Ack` sequence number the caller waits for.
-pub static REQ: [Signal<CriticalSectionRawMutex, (Op, u32)>; MAX_CONNECTIONS] =
-    [const { Signal::new() }; MAX_CONNECTIONS];
-/// Per-slot completions (errno).
-pub static ACK: [Ack; MAX_CONNECTIONS] = [const { Ack::new() }; MAX_CONNECTIONS];
-
 /// A link's security state as the session keeps it.
 pub struct LinkSecurity {
-    /// The passkey action Python was asked for and has not answered.
-    asked: Option<u8>,
+    handle: u16,
 }
 
 impl LinkSecurity {
     /// A new link: bondable as configured, so a pairing the peer starts bonds too.
     pub fn new(conn: &Link) -> Self {
         let _ = conn.set_bondable(policy::bond());
-        Self { asked: None }
+        Self { handle: conn.handle().raw() }
+    }
+
+    /// Records the passkey action Python is asked about (before the event
+    /// that asks it, so its answer always finds it), or that none is pending.
+    fn set_asked(&self, action: Option<u8>) {
+        link::with(self.handle, |l| l.asked = action);
     }
 
     /// Turns one of trouble's security events into IRQs and stored bonds.
     pub fn on_event(&mut self, conn: &Link, e: &ConnectionEvent) {
         let handle = conn.handle().raw();
-        let mut ask = |action: u8, passkey: u32| {
-            self.asked = Some(action);
+        let ask = |action: u8, passkey: u32| {
+            self.set_asked(Some(action));
             events::push(Event::Passkey { handle, action, passkey });
         };
         match e {
@@ -62,7 +46,7 @@ impl LinkSecurity {
             ConnectionEvent::PassKeyConfirm(k) => ask(ACTION_COMPARE, k.value()),
             ConnectionEvent::PassKeyInput => ask(ACTION_INPUT, 0),
             ConnectionEvent::PairingComplete { security_level, bond } => {
-                self.asked = None;
+                self.set_asked(None);
                 if let Some(b) = bond {
                     bonds::remember(b);
                 }
@@ -72,7 +56,7 @@ impl LinkSecurity {
                 report(conn, *security_level, bonded);
             }
             ConnectionEvent::PairingFailed(_) => {
-                self.asked = None;
+                self.set_asked(None);
                 events::push(Event::Encryption {
                     handle,
                     encrypted: false,
@@ -104,7 +88,11 @@ impl LinkSecurity {
                 match conn.request_security() {
                     Ok(()) => 0,
                     Err(trouble_host::Error::Disconnected) => sys::MP_ENOTCONN as i32,
-                    Err(_) => sys::MP_EALREADY as i32,
+                    Err(_) => {
+                        // Python was told the request was taken: it hears the outcome.
+                        report(conn, SecurityLevel::NoEncryption, false);
+                        sys::MP_EALREADY as i32
+                    }
                 }
             }
             Op::Passkey { action, passkey } => self.answer(conn, action, passkey),
@@ -112,9 +100,10 @@ impl LinkSecurity {
     }
 
     fn answer(&mut self, conn: &Link, action: u8, passkey: i64) -> i32 {
-        let Some(asked) = self.asked else { return sys::MP_ENOENT as i32 };
-        if asked != action {
-            return sys::MP_EINVAL as i32;
+        // Checked by the C ABI when it was queued; the pairing may have ended since.
+        let asked = link::with(self.handle, |l| l.asked).flatten();
+        if asked != Some(action) {
+            return sys::MP_ENOENT as i32;
         }
         let r = match action {
             ACTION_INPUT => match u32::try_from(passkey) {
@@ -130,7 +119,7 @@ impl LinkSecurity {
             // trouble shows its own passkey and needs no answer (see the README).
             _ => Ok(()),
         };
-        self.asked = None;
+        self.set_asked(None);
         match r {
             Ok(()) => 0,
             Err(_) => sys::MP_ENOENT as i32,
