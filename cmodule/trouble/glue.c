@@ -8,6 +8,7 @@
 
 #include "py/runtime.h"
 #include "py/mphal.h"
+#include "py/stream.h"
 #include "extmod/modbluetooth.h"
 #include "trouble_port.h"
 
@@ -105,9 +106,88 @@ static mp_obj_t trouble_stats(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(trouble_stats_obj, trouble_stats);
 
+// _trouble.Waker(): a flag asyncio can wait on, as asyncio.ThreadSafeFlag,
+// but with a file descriptor where the port has one (unix), so a loop that
+// waits for Bluetooth events sleeps in poll() instead of checking the flag
+// every millisecond. Set and cleared on the Python thread only.
+typedef struct _trouble_waker_t {
+    mp_obj_base_t base;
+    bool set;
+} trouble_waker_t;
+
+// Ports without file descriptors keep these: the flag is polled through
+// ioctl, and their event loop waits for interrupts in between.
+MP_WEAK int mp_trouble_port_waker_fd(void) {
+    return -1;
+}
+
+MP_WEAK void mp_trouble_port_waker_signal(bool set) {
+    (void)set;
+}
+
+static mp_obj_t trouble_waker_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 0, 0, false);
+    trouble_waker_t *self = mp_obj_malloc(trouble_waker_t, type);
+    self->set = false;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t trouble_waker_set(mp_obj_t self_in) {
+    trouble_waker_t *self = MP_OBJ_TO_PTR(self_in);
+    self->set = true;
+    mp_trouble_port_waker_signal(true);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(trouble_waker_set_obj, trouble_waker_set);
+
+// Returns whether the flag was set.
+static mp_obj_t trouble_waker_clear(mp_obj_t self_in) {
+    trouble_waker_t *self = MP_OBJ_TO_PTR(self_in);
+    bool was = self->set;
+    self->set = false;
+    mp_trouble_port_waker_signal(false);
+    return mp_obj_new_bool(was);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(trouble_waker_clear_obj, trouble_waker_clear);
+
+static mp_uint_t trouble_waker_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode) {
+    trouble_waker_t *self = MP_OBJ_TO_PTR(self_in);
+    if (request == MP_STREAM_POLL) {
+        return self->set ? (arg & MP_STREAM_POLL_RD) : 0;
+    }
+    if (request == MP_STREAM_GET_FILENO) {
+        int fd = mp_trouble_port_waker_fd();
+        if (fd >= 0) {
+            return fd;
+        }
+    }
+    *errcode = MP_EINVAL;
+    return MP_STREAM_ERROR;
+}
+
+static const mp_stream_p_t trouble_waker_stream_p = {
+    .ioctl = trouble_waker_ioctl,
+};
+
+static const mp_rom_map_elem_t trouble_waker_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_set), MP_ROM_PTR(&trouble_waker_set_obj) },
+    { MP_ROM_QSTR(MP_QSTR_clear), MP_ROM_PTR(&trouble_waker_clear_obj) },
+};
+static MP_DEFINE_CONST_DICT(trouble_waker_locals, trouble_waker_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    trouble_waker_type,
+    MP_QSTR_Waker,
+    MP_TYPE_FLAG_NONE,
+    make_new, trouble_waker_make_new,
+    protocol, &trouble_waker_stream_p,
+    locals_dict, &trouble_waker_locals
+    );
+
 static const mp_rom_map_elem_t trouble_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__trouble) },
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&trouble_stats_obj) },
+    { MP_ROM_QSTR(MP_QSTR_Waker), MP_ROM_PTR(&trouble_waker_type) },
 };
 static MP_DEFINE_CONST_DICT(trouble_module_globals, trouble_module_globals_table);
 

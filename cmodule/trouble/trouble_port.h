@@ -23,6 +23,11 @@ void mp_trouble_port_schedule_delivery(void);
 void mp_trouble_port_nudge_python(void);
 // Wait a little while the stack starts (lets the driver run, handles pending events).
 void mp_trouble_port_wait_ms(uint32_t ms);
+// Optional (glue.c has defaults for ports without file descriptors): a file
+// descriptor that is readable while any _trouble.Waker is set, so asyncio's
+// poll() can sleep on it; and its setting (true) or clearing (false).
+int mp_trouble_port_waker_fd(void);
+void mp_trouble_port_waker_signal(bool set);
 
 // Wrappers of MicroPython macros (glue.c).
 uint32_t mp_trouble_atomic_begin(void);

@@ -60,10 +60,31 @@ def ble_irq(event, data):
 # The stack hands events to Python through the scheduler, which runs only
 # between bytecodes: an asyncio loop blocked in poll() on file descriptors
 # (e.g. every task in asyncio.sleep) would hear of a link loss only when its
-# sleep ends. A task waiting on a ThreadSafeFlag makes asyncio poll in 1 ms
-# steps, so events land at once; setting that flag after each event ends the
-# poll, so tasks the event woke or cancelled run at once too. One such task
-# runs once aioble has waiters; stop() ends it.
+# sleep ends. So while aioble has waiters, one task waits on a flag that
+# every event sets: the loop wakes as soon as an event was handled, and the
+# tasks the event woke or cancelled run at once. The backend's Waker has a
+# file descriptor on unix, so the loop sleeps in poll() until then (an
+# asyncio.ThreadSafeFlag would be checked every millisecond); elsewhere the
+# loop waits for interrupts between checks. stop() ends the task.
+try:
+    from _trouble import Waker as _Waker
+except ImportError:
+    _Waker = None
+
+
+class _Flag:
+    def __init__(self):
+        self._w = _Waker()
+
+    def set(self):
+        self._w.set()
+
+    async def wait(self):
+        if not self._w.clear():
+            yield asyncio.core._io_queue.queue_read(self._w)
+            self._w.clear()
+
+
 _pump = None
 
 
@@ -75,7 +96,7 @@ async def _pump_task(flag):
 def ensure_pump():
     global _pump
     if _pump is None:
-        _pump = asyncio.ThreadSafeFlag()
+        _pump = _Flag() if _Waker else asyncio.ThreadSafeFlag()
         asyncio.create_task(_pump_task(_pump))
 
 

@@ -240,6 +240,30 @@ void mp_trouble_port_nudge_python(void) {
     }
 }
 
+// One eventfd for every _trouble.Waker: readable while one is set (a
+// spurious wake-up of another waiter costs it one more check).
+static int waker_fd = -1;
+
+int mp_trouble_port_waker_fd(void) {
+    if (waker_fd < 0) {
+        waker_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    return waker_fd;
+}
+
+void mp_trouble_port_waker_signal(bool set) {
+    int fd = mp_trouble_port_waker_fd();
+    if (fd < 0) {
+        return;
+    }
+    uint64_t v = 1;
+    if (set) {
+        (void)!write(fd, &v, sizeof(v));
+    } else {
+        (void)!read(fd, &v, sizeof(v));
+    }
+}
+
 void mp_trouble_port_wait_ms(uint32_t ms) {
     mp_hal_delay_ms(ms);
 }
