@@ -46,6 +46,7 @@ $(STAMPS)/apt: Makefile
 # rust-toolchain.toml (if any) picks the toolchain the targets are added to.
 $(STAMPS)/rust-targets: $(wildcard rust-toolchain.toml rust-toolchain)
 	rustup target add $(RUST_TARGETS)
+	rustup component add clippy rustfmt
 	@mkdir -p $(@D) && touch $@
 
 micropython:
@@ -73,6 +74,8 @@ firmware: micropython
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
 # upstream ones and ours), so the last line is pytest's summary.
 test: deps micropython venv firmware
+	cargo fmt --check
+	MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) --all-targets -- -D warnings
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests

@@ -1,4 +1,5 @@
 //! Compile-time sizes of the backend, all in one place.
+#![forbid(unsafe_code)]
 
 /// Simultaneous LE connections, in any mix of roles.
 pub const MAX_CONNECTIONS: usize = 4;

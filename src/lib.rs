@@ -1,12 +1,24 @@
 //! A Bluetooth LE host for MicroPython's `bluetooth` module, built on trouble-host.
 //!
-//! Layers, top to bottom: `api` (the C ABI of `extmod/modbluetooth.h`), `gap`
-//! (the async tasks that carry out GAP requests), `stack` (the one static
-//! top-level future around trouble-host), `hci` (H4 framing and the filter that
-//! keeps malformed controller input away from trouble), `runtime` (executor,
-//! time driver, critical section on MicroPython primitives). Wire formats are
-//! pure functions and are unit-tested on the host.
+//! Layers, top to bottom (each calls only the ones below it):
+//! - `api`: the C ABI of `extmod/modbluetooth.h`; validates, changes shared
+//!   state in short critical sections, wakes the stack; never polls;
+//! - `gap` (advertiser, scanner, connector, link slots), `gatt` (attribute
+//!   database, values, per-link session, client procedures, notifications),
+//!   `security` (pairing policy and dialogue, bonds), `l2cap::coc`
+//!   (credit-based channels in the running stack): the async tasks of the one
+//!   top-level future in `stack`, around trouble-host;
+//! - `link`: one `LinkState` per connection, the L2CAP multiplexer that
+//!   dispatches frames by channel id, and the task that sends what links queue;
+//! - `hci`: H4 framing, the input filter, the transport trouble reads from;
+//! - `runtime`: executor, time driver, critical section and port calls on
+//!   MicroPython's primitives.
+//!
+//! Wire formats and protocol state machines (`att`, `l2cap`, `queue`,
+//! `security::{gate, record}`, `events::record`, `hci::{h4, packet, filter}`)
+//! are pure, forbid unsafe code and are unit-tested and fuzzed on the host.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod address;
 pub mod att;
@@ -24,14 +36,15 @@ pub mod events;
 #[cfg(not(test))]
 mod gap;
 #[cfg(not(test))]
+mod host;
 mod link;
 #[cfg(not(test))]
 mod privacy;
 #[cfg(not(test))]
 mod runtime;
+pub mod security;
 #[cfg(not(test))]
 mod settings;
-pub mod security;
 #[cfg(not(test))]
 mod stack;
 #[cfg(not(test))]
@@ -45,6 +58,7 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
     extern "C" {
         fn abort() -> !;
     }
+    // SAFETY: libc's abort takes nothing and never returns.
     unsafe { abort() }
 }
 

@@ -1,5 +1,6 @@
 //! Settings from `config()` that the protocol layers read while running:
 //! the ATT MTU offered in exchanges and the GAP device name.
+#![forbid(unsafe_code)]
 use core::cell::RefCell;
 use core::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 

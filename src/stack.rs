@@ -9,29 +9,20 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use bt_hci::cmd::info::ReadBdAddr;
-use bt_hci::controller::ExternalController;
-use bt_hci::param::AddrKind;
 use embassy_futures::join::join3;
 use embassy_futures::select::select;
-use trouble_host::prelude::{Connection, DefaultPacketPool, HostResources, Stack};
+use trouble_host::prelude::HostResources;
 use trouble_host::Address;
 
-use crate::config::{HCI_COMMAND_SLOTS, L2CAP_CHANNELS, MAX_BONDS, MAX_CONNECTIONS};
+use crate::config::{L2CAP_CHANNELS, MAX_BONDS, MAX_CONNECTIONS};
+use crate::events;
 use crate::gap;
 use crate::hci::transport::HciTransport;
+use crate::host::{self, Controller, Pool, TStack};
 use crate::link;
 use crate::runtime::executor::{self, future_size, Arena};
 use crate::runtime::time;
-use crate::{events, sys};
 
-/// The controller as trouble sees it: H4 over the port's UART.
-pub type Controller = ExternalController<HciTransport, HCI_COMMAND_SLOTS>;
-/// trouble's packet pool.
-pub type Pool = DefaultPacketPool;
-/// The stack type used throughout the crate.
-pub type TStack = Stack<'static, Controller, Pool>;
-/// A connection of that stack.
-pub type Link = Connection<'static, Pool>;
 type Resources = HostResources<Pool, MAX_CONNECTIONS, L2CAP_CHANNELS, 1, MAX_BONDS>;
 
 /// Lifecycle of the stack.
@@ -44,21 +35,12 @@ pub enum Phase {
     Starting = 1,
     /// Serving requests.
     Ready = 2,
-    /// The controller stopped answering or the host failed; needs active(False).
+    /// trouble's runner ended (a dead controller or a host failure): the next
+    /// poll rebuilds the stack (at most `MAX_RECOVERIES` times in a row).
     Failed = 3,
 }
 
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Off as u8);
-static OWN_ADDR_RANDOM: AtomicBool = AtomicBool::new(false);
-
-/// The address type the stack advertises, scans and connects with.
-pub fn own_addr_kind() -> AddrKind {
-    if OWN_ADDR_RANDOM.load(Ordering::Relaxed) {
-        AddrKind::RANDOM
-    } else {
-        AddrKind::PUBLIC
-    }
-}
 
 /// Current phase.
 pub fn phase() -> Phase {
@@ -121,13 +103,14 @@ pub fn count_recovery() {
 pub fn start(id: Identity) {
     gap::state::reset();
     link::reset();
+    link::mux::reset();
     crate::l2cap::coc::reset();
     // SAFETY: no poll runs (see `Statics`), so nothing else references them.
     unsafe {
         let resources = &mut *STATICS.resources.get();
         let transport = HciTransport::new(&link::mux::MUX);
         let mut builder = trouble_host::new(Controller::new(transport), resources);
-        OWN_ADDR_RANDOM.store(id.random.is_some(), Ordering::Relaxed);
+        host::set_own_addr_random(id.random.is_some());
         if let Some(a) = id.random {
             builder = builder.set_random_address(Address::random(gap::to_le(a)));
         }
@@ -151,12 +134,14 @@ pub fn stop() {
     }
     gap::state::reset();
     link::reset();
+    link::mux::reset();
     crate::l2cap::coc::reset();
     set_phase(Phase::Off);
 }
 
 /// The controller's public address, most significant byte first (valid when Ready).
 pub fn public_address() -> [u8; 6] {
+    // SAFETY: written only under the same lock (`run`).
     critical_section::with(|_| unsafe { *STATICS.public_addr.get() })
 }
 
@@ -203,6 +188,8 @@ fn poll_once() -> Option<u64> {
 }
 
 async fn run() {
+    // SAFETY: `start` built the stack before placing this future, and `stop`
+    // drops the future before the stack.
     let stack: &'static TStack = unsafe { (*STATICS.stack.get()).assume_init_ref() };
     let mut runner = stack.runner();
     let reports = gap::scan::ScanReports;
@@ -210,6 +197,7 @@ async fn run() {
         let Ok(addr) = stack.command(ReadBdAddr::new()).await else { return };
         let mut a = addr.into_inner();
         a.reverse();
+        // SAFETY: read only under the same lock (`public_address`).
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
@@ -223,6 +211,6 @@ async fn run() {
 /// Asks the port to deliver queued events to Python, if any.
 pub fn schedule_delivery() {
     if events::pending() {
-        unsafe { sys::mp_trouble_port_schedule_delivery() };
+        crate::runtime::port::schedule_delivery();
     }
 }

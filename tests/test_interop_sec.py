@@ -127,8 +127,8 @@ async def test_just_works_bond_then_reencrypt_after_firmware_restart():
             await asyncio.wait_for(connection.disconnect(), TIMEOUT)
             secrets = secrets_from(fw)
         # One bond record, keyed by Bumble's random identity address (kind 1, address LSB
-        # first), besides the local IRK handed over at start-up (type 10, NimBLE's key).
-        assert sorted(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX)))), (10, b"irk")]
+        # first), and nothing else (the local IRK is only handed over with addr_mode=2).
+        assert sorted(secrets) == [(2, bytes([1]) + bytes(reversed(bytes.fromhex(PEER_HEX))))]
 
         # A new firmware process that gets the secrets from its application.
         async with firmware(radio, secrets) as fw:

@@ -1,9 +1,9 @@
 # aioble client side: discovery, reads/writes, notifications of a remote GATT
 # server. Written from the documented aioble 0.6.x API (see README "aioble").
 #
-# Beyond upstream: discovery timeout_ms is enforced (M7); discoveries nest
-# (M5) because each one is buffered to completion before its first result is
-# yielded; long reads/writes are transparent (M6).
+# Beyond upstream: discovery timeout_ms is enforced; discoveries nest
+# because each one is buffered to completion before its first result is
+# yielded; long reads/writes are transparent.
 
 from micropython import const
 import bluetooth

@@ -33,7 +33,7 @@ def _device_irq(event, data):
     elif event == _IRQ_CONNECTION_UPDATE:
         c = DeviceConnection._connected.get(data[0])
         if c and data[4] == 0:
-            # M11: the settled parameters, in the controller's units
+            # the settled parameters, in the controller's units
             # (interval 1.25 ms, supervision timeout 10 ms).
             c.conn_interval, c.conn_latency, c.supervision_timeout = data[1:4]
 
@@ -212,7 +212,7 @@ class DeviceConnection:
         await self.disconnected(timeout_ms, disconnect=True)
 
     async def exchange_mtu(self, mtu=None, timeout_ms=1000):
-        # M12: one exchange per link (ATT); asking again returns the MTU in
+        # one exchange per link (ATT); asking again returns the MTU in
         # force (the backend re-reports MTU_EXCHANGED).
         if not self.is_connected():
             raise DeviceDisconnectedError

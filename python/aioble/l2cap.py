@@ -4,7 +4,7 @@
 # Beyond upstream: several channels per connection, and a device that listens
 # can still connect. Each send() of up to peer_mtu bytes is one SDU and each
 # recvinto() returns at most one SDU, so a buffer of our_mtu bytes gets every
-# SDU whole (M8). After the peer closes the channel, recvinto() still returns
+# SDU whole. After the peer closes the channel, recvinto() still returns
 # what arrived before the close, then 0 (end of stream); after that, and for
 # every other operation on a closed channel, L2CAPDisconnectedError.
 

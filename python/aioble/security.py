@@ -5,7 +5,7 @@
 # Beyond upstream: the file is replaced atomically (written beside, then
 # renamed), so a power cut leaves the old bonds or the new ones, never a
 # torn file; a file that doesn't parse is reported and ignored. Passkey and
-# numeric-comparison pairing can complete (M10): set_passkey_handler() takes
+# numeric-comparison pairing can complete: set_passkey_handler() takes
 # a function called for every passkey request, and passkey() answers one
 # later if the handler doesn't. pair() raises OSError(EACCES) when the
 # pairing fails or when mitm=True could not be met (io=3 has no way to

@@ -50,7 +50,8 @@ fn optional_uuid(u: *const mp_obj_bluetooth_uuid_t) -> Result<Option<crate::att:
     if u.is_null() {
         Ok(None)
     } else {
-        uuid_of(u).map(Some)
+        // SAFETY: modbluetooth.c passes a UUID object alive for the call.
+        unsafe { uuid_of(u) }.map(Some)
     }
 }
 
@@ -123,7 +124,8 @@ pub unsafe extern "C" fn mp_bluetooth_gattc_write(
     if len > MAX_VALUE_LEN || mode > MODE_LONG {
         return sys::MP_EINVAL as i32;
     }
-    let value = if len == 0 { &[][..] } else { core::slice::from_raw_parts(value, len) };
+    // SAFETY: modbluetooth.c passes the data argument's buffer.
+    let value = unsafe { super::bytes(value, len) };
     queue_write(conn, Procedure::Write { handle, len, with_response: mode != 0 }, value, mode == MODE_LONG)
 }
 

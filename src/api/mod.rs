@@ -4,6 +4,7 @@
 //! them. Functions that MicroPython declares `void` but that must fail raise
 //! `OSError` themselves, as NimBLE's do; they raise only with no Rust value
 //! needing a destructor still live.
+mod deliver;
 mod gap;
 mod gattc;
 mod gatts;
@@ -44,8 +45,32 @@ fn await_ack(ack: &crate::gap::state::Ack, seq: u32) -> Result<(), i32> {
         if stack::phase() != Phase::Ready || waited >= crate::config::REQUEST_TIMEOUT_MS {
             return Err(sys::MP_ETIMEDOUT as i32);
         }
-        unsafe { sys::mp_trouble_port_wait_ms(1) };
+        crate::runtime::port::wait_ms(1);
         waited += 1;
+    }
+}
+
+/// Raises `OSError(errno)` in Python, for entry points MicroPython declares
+/// `void`. Called only where no Rust value with a destructor is live: the
+/// exception unwinds through this frame with `nlr` and skips them.
+fn raise(errno: i32) -> ! {
+    // SAFETY: called on the Python thread from a MicroPython entry point, with
+    // nothing left to drop in the frames it unwinds (see above).
+    unsafe { sys::mp_raise_OSError(errno) }
+}
+
+/// A buffer MicroPython passed in (empty for a null pointer or length 0).
+///
+/// # Safety
+/// Unless `ptr` is null or `len` 0, `ptr` points at `len` bytes that stay
+/// valid and unchanged for `'a` (modbluetooth.c passes buffers of Python
+/// objects alive for the call, and the call never outlives them).
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { core::slice::from_raw_parts(ptr, len) }
     }
 }
 

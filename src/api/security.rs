@@ -49,5 +49,8 @@ pub extern "C" fn mp_bluetooth_gap_passkey(conn: u16, action: u8, passkey: mp_in
         }
         Some(_) => Ok(()),
     };
-    errno(post(conn, Op::Passkey { action, passkey: i64::from(passkey) }, asked))
+    // mp_int_t is 32 bits on microcontrollers, 64 on unix.
+    #[allow(clippy::useless_conversion)]
+    let passkey = i64::from(passkey);
+    errno(post(conn, Op::Passkey { action, passkey }, asked))
 }

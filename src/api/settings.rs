@@ -6,6 +6,7 @@ use critical_section::Mutex;
 
 use super::{ready, NOT_ACTIVE};
 use crate::config::{SHUTDOWN_TIMEOUT_MS, STARTUP_TIMEOUT_MS};
+use crate::runtime::port;
 use crate::stack::{self, Identity, Phase};
 use crate::{gap, sys};
 
@@ -37,15 +38,17 @@ pub extern "C" fn mp_bluetooth_init() -> i32 {
 /// restart for a new address mode keeps.
 fn init(fresh: bool) -> i32 {
     mp_bluetooth_deinit();
-    if unsafe { sys::mp_bluetooth_hci_uart_init(0, 0) } != 0 {
+    if !port::uart_init() {
         return sys::MP_ENODEV as i32;
     }
     stack::reset_recoveries();
     if fresh {
         // As NimBLE: a fresh start serves only the built-in services until
         // the application registers its own.
-        crate::gatt::serve::reset_database();
-        unsafe { sys::mp_trouble_gatts_db_reset() };
+        critical_section::with(|cs| {
+            crate::gatt::serve::reset_database();
+            port::gatts_db_reset(cs);
+        });
         // The application holds the bonds (MicroPython's contract); trouble
         // gets them when the stack is built, before any peer can connect.
         crate::security::bonds::load_from_app();
@@ -59,14 +62,14 @@ fn init(fresh: bool) -> i32 {
         }
     }
     critical_section::with(|_| stack::start(identity()));
-    let r = unsafe { sys::mp_trouble_port_start() };
+    let r = port::start();
     if r != 0 {
         shutdown();
         return r;
     }
     let mut waited = 0;
     while stack::phase() == Phase::Starting && waited < STARTUP_TIMEOUT_MS {
-        unsafe { sys::mp_trouble_port_wait_ms(10) };
+        port::wait_ms(10);
         waited += 10;
     }
     if stack::phase() != Phase::Ready {
@@ -95,7 +98,7 @@ pub extern "C" fn mp_bluetooth_deinit() {
         super::kick();
         let mut waited = 0;
         while crate::link::count() > 0 && waited < SHUTDOWN_TIMEOUT_MS {
-            unsafe { sys::mp_trouble_port_wait_ms(10) };
+            port::wait_ms(10);
             waited += 10;
         }
     }
@@ -121,10 +124,10 @@ fn recover() {
 }
 
 fn shutdown() {
-    unsafe { sys::mp_trouble_port_stop() };
+    port::stop();
     critical_section::with(|_| stack::stop());
     crate::events::clear();
-    unsafe { sys::mp_bluetooth_hci_uart_deinit() };
+    port::uart_deinit();
 }
 
 /// True once the controller answered and until deinit.
@@ -176,35 +179,38 @@ mod portable_i64 {
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_get_current_address(addr_type: *mut u8, addr: *mut u8) {
     if ready().is_err() {
-        sys::mp_raise_OSError(NOT_ACTIVE);
+        super::raise(NOT_ACTIVE);
     }
     let (t, a) = match identity().random {
         Some(a) => (1, a),
         None => (0, stack::public_address()),
     };
-    *addr_type = t;
-    core::ptr::copy_nonoverlapping(a.as_ptr(), addr, 6);
+    // SAFETY: modbluetooth.c passes a byte and a 6-byte buffer of its own.
+    unsafe {
+        *addr_type = t;
+        core::ptr::copy_nonoverlapping(a.as_ptr(), addr, 6);
+    }
 }
 
 /// `config(addr_mode=...)`: switching restarts the stack with the new identity.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
     if ready().is_err() {
-        sys::mp_raise_OSError(NOT_ACTIVE);
+        super::raise(NOT_ACTIVE);
     }
     // A non-resolvable private address can't be a connectable identity
     // (NimBLE accepts it and then fails to advertise). Refuse clearly.
     if !matches!(mode, ADDR_PUBLIC | ADDR_RANDOM | ADDR_RPA) {
-        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
+        super::raise(sys::MP_EINVAL as i32);
     }
     if ADDR_MODE.load(Ordering::Relaxed) == mode {
         return;
     }
     if mode == ADDR_PUBLIC && stack::public_address() == [0; 6] {
-        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
+        super::raise(sys::MP_EINVAL as i32);
     }
     if crate::link::count() > 0 {
-        sys::mp_raise_OSError(sys::MP_EBUSY as i32);
+        super::raise(sys::MP_EBUSY as i32);
     }
     match mode {
         ADDR_RANDOM => ensure_static_random(),
@@ -218,7 +224,7 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
     ADDR_MODE.store(mode, Ordering::Relaxed);
     let r = init(false);
     if r != 0 {
-        sys::mp_raise_OSError(r);
+        super::raise(r);
     }
 }
 
@@ -226,7 +232,7 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
 fn ensure_static_random() {
     if critical_section::with(|cs| RANDOM_ADDR.borrow(cs).borrow().is_none()) {
         let mut a = [0u8; 6];
-        unsafe { sys::mp_trouble_random(a.as_mut_ptr(), 6) };
+        port::random(&mut a);
         a[0] |= 0xc0; // static random: the two most significant bits set
         critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
     }
@@ -238,7 +244,8 @@ pub unsafe extern "C" fn mp_bluetooth_gap_get_device_name(buf: *mut *const u8) -
     // MicroPython copies the name before anything can change it, and the
     // storage is static, so the pointer stays valid after the lock.
     crate::settings::with_device_name(|name| {
-        *buf = name.as_ptr();
+        // SAFETY: modbluetooth.c passes a pointer variable of its own.
+        unsafe { *buf = name.as_ptr() };
         name.len()
     })
 }
@@ -246,7 +253,8 @@ pub unsafe extern "C" fn mp_bluetooth_gap_get_device_name(buf: *mut *const u8) -
 /// `config(gap_name=...)`.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gap_set_device_name(buf: *const u8, len: usize) -> i32 {
-    let bytes = if len == 0 { &[][..] } else { core::slice::from_raw_parts(buf, len) };
+    // SAFETY: modbluetooth.c passes the name argument's buffer.
+    let bytes = unsafe { super::bytes(buf, len) };
     if crate::settings::set_device_name(bytes) {
         0
     } else {
@@ -258,7 +266,7 @@ pub unsafe extern "C" fn mp_bluetooth_gap_set_device_name(buf: *const u8, len: u
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_get_preferred_mtu() -> i32 {
     if stack::phase() != Phase::Ready {
-        unsafe { sys::mp_raise_OSError(NOT_ACTIVE) };
+        super::raise(NOT_ACTIVE);
     }
     i32::from(crate::settings::preferred_mtu())
 }

@@ -76,7 +76,7 @@ pub enum Procedure {
     },
     /// Exchange MTU, offering `mtu` as our receive MTU.
     ExchangeMtu {
-        /// Our receive MTU (clamped to 23..=517).
+        /// Our receive MTU (clamped to 23..=527).
         mtu: u16,
     },
 }
@@ -246,7 +246,7 @@ impl ClientLink {
         self.mtu
     }
 
-    /// Records the MTU negotiated by either side's exchange (clamped to 23..=517).
+    /// Records the MTU negotiated by either side's exchange (clamped to 23..=527).
     pub fn set_mtu(&mut self, mtu: u16) {
         self.mtu = mtu.clamp(MIN_MTU, MAX_MTU);
     }

@@ -15,16 +15,16 @@ mod write;
 
 use super::codes::{ErrorCode, Opcode};
 use super::wire::{Error as WireError, Pdu};
+use crate::att::db::{Attribute, Database, DeclarationValue, Kind, Permission};
 use crate::config::{MAX_ATTRIBUTES, MIN_ENCRYPTION_KEY_SIZE};
-use crate::gatt::db::{Attribute, Database, DeclarationValue, Kind, Permission};
 use write::PrepareQueue;
 
 /// The ATT_MTU every LE link starts with and never goes below.
 pub const MIN_MTU: u16 = 23;
-/// The largest MTU worth offering: a 512-byte value plus the 5-byte header of the longest PDU.
-pub const MAX_MTU: u16 = 517;
+/// The largest MTU offered or accepted (`config::ATT_MTU_MAX`).
+pub const MAX_MTU: u16 = crate::config::ATT_MTU_MAX;
 /// The longest attribute value ATT allows (Vol 3 Part F §3.2.9).
-pub const MAX_VALUE_LEN: usize = 512;
+pub use crate::config::MAX_VALUE_LEN;
 
 /// The security of the link, as the security manager last reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -1,4 +1,5 @@
 //! The events Python sees, and their encoding as ring records.
+#![forbid(unsafe_code)]
 use crate::att::uuid::Uuid;
 
 /// The status events carry for a request that got no answer in time

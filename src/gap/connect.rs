@@ -11,7 +11,7 @@ use super::state::{ConnRequest, CONNECTING, CONN_REQ};
 use super::{to_le, Handoff};
 use crate::config::{CONN_INTERVAL_MAX_US, CONN_INTERVAL_MIN_US, SUPERVISION_TIMEOUT_MS};
 use crate::events::{self, Event};
-use crate::stack::TStack;
+use crate::host::TStack;
 use crate::sys;
 
 /// Serves connection requests until the stack stops.

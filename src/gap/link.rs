@@ -7,8 +7,8 @@ use super::Handoff;
 use crate::config::MAX_CONNECTIONS;
 use crate::events::{self, Event};
 use crate::gatt::session;
+use crate::host::Link;
 use crate::link::{self, Peer};
-use crate::stack::Link;
 use crate::sys;
 
 /// Runs every link slot.

@@ -3,6 +3,7 @@
 //!
 //! The C ABI never touches trouble-host; it posts a request into one of the
 //! signals below (the latest request wins) and reads the status mirrors.
+#![forbid(unsafe_code)]
 pub mod advertise;
 pub mod connect;
 pub mod link;
@@ -14,7 +15,7 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::signal::Signal;
 
 use crate::config::MAX_CONNECTIONS;
-use crate::stack::{Link, TStack};
+use crate::host::{Link, TStack};
 
 /// Hands new connections from the advertiser/connector to the slot the
 /// multiplexer opened for each.

@@ -5,16 +5,20 @@
 //! A procedure's slot in the queue is given back before its final event is
 //! pushed, so an application that reacts to `..._DONE` by queuing the next
 //! call always finds room.
+#![forbid(unsafe_code)]
 use embassy_time::Instant;
+
+/// ATT's transaction timeout.
+const ATT_TIMEOUT: Duration = Duration::from_millis(crate::att::TRANSACTION_TIMEOUT_MS);
 use heapless::Vec;
 
-use super::session::ATT_TIMEOUT;
 use crate::att::client::{self, ClientLink, Output, Procedure};
 use crate::att::codes::ErrorCode;
 use crate::config::{ATT_PDU_MAX, MAX_VALUE_LEN};
 use crate::events::{self, Event, STATUS_TIMEOUT};
 use crate::link::{self, LinkState, Phase, Request};
 use crate::sys;
+use embassy_time::Duration;
 
 /// What a response came to.
 pub enum ClientStep {
@@ -36,6 +40,12 @@ pub struct Client {
 enum Last {
     Done(u16),
     Mtu(u16),
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Client {
@@ -87,7 +97,7 @@ impl Client {
                 if let Ok(n) = result {
                     let _ = l.att_out.push(&out[..n]);
                 }
-                let done = !matches!(result, Ok(_)) || !self.link.busy();
+                let done = result.is_err() || !self.link.busy();
                 if done {
                     l.finish_request();
                 }
@@ -185,7 +195,9 @@ fn result_event(conn: u16, o: Output<'_>) {
         Output::Characteristic { value_handle, end_handle, properties, uuid } => {
             events::push(Event::Characteristic { handle: conn, value_handle, end_handle, properties, uuid })
         }
-        Output::Descriptor { handle, uuid } => events::push(Event::Descriptor { handle: conn, dsc_handle: handle, uuid }),
+        Output::Descriptor { handle, uuid } => {
+            events::push(Event::Descriptor { handle: conn, dsc_handle: handle, uuid })
+        }
         _ => {}
     }
 }

@@ -6,6 +6,7 @@
 //! second `gatts_indicate` meanwhile is refused, and a `send_update` to an
 //! indication subscriber waits for the confirmation and then sends the value
 //! current at that time.
+#![forbid(unsafe_code)]
 use super::serve::{with_value, DATABASE};
 use crate::att::wire::Pdu;
 use crate::config::ATT_PDU_MAX;

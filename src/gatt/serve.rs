@@ -6,8 +6,8 @@ use core::cell::RefCell;
 use critical_section::{CriticalSection, Mutex};
 use heapless::Vec;
 
-use super::db::{Database, GAP_APPEARANCE_HANDLE, GAP_DEVICE_NAME_HANDLE};
 use crate::att::codes::ErrorCode;
+use crate::att::db::{Database, GAP_APPEARANCE_HANDLE, GAP_DEVICE_NAME_HANDLE};
 use crate::att::server::{self, Access, Decision, Event, Hooks, Outcome, Security, ValueStore};
 use crate::config::{ATT_PDU_MAX, GAP_NAME_MAX};
 use crate::events;
@@ -21,7 +21,6 @@ pub fn answer(conn: u16, value_handle: u16, result: i32) {
         executor::wake();
     }
 }
-
 
 /// The attribute database every link serves.
 pub static DATABASE: Mutex<RefCell<Database>> = Mutex::new(RefCell::new(Database::new()));

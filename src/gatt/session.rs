@@ -6,6 +6,7 @@
 //! requests from the link's state, each step in one short critical section.
 //! Only trouble-host's connection object (events, pairing, disconnect) is its
 //! own, which is why a task per link is needed at all.
+#![forbid(unsafe_code)]
 use core::future::poll_fn;
 use core::task::Poll;
 
@@ -19,14 +20,14 @@ use crate::att::client::{classify, confirmation, Direction};
 use crate::att::server::Security;
 use crate::config::ATT_PDU_MAX;
 use crate::events::{self, Event, STATUS_TIMEOUT};
+use crate::host::Link;
 use crate::link::{self, LinkState, Phase};
 use crate::runtime::executor;
 use crate::security::link::LinkSecurity;
-use crate::stack::Link;
 use crate::sys;
 
-/// ATT's transaction timeout (Vol 3 Part F §3.3.3).
-pub const ATT_TIMEOUT: Duration = Duration::from_secs(30);
+/// ATT's transaction timeout.
+pub const ATT_TIMEOUT: Duration = Duration::from_millis(crate::att::TRANSACTION_TIMEOUT_MS);
 
 /// What woke the session.
 enum Wake {
@@ -52,15 +53,8 @@ struct Session {
 /// Serves the link in `slot` (opened as `gen`) until it disconnects.
 pub async fn run(conn: &Link, slot: usize, gen: u16) {
     let handle = conn.handle().raw();
-    let mut s = Session {
-        slot,
-        gen,
-        handle,
-        client: Client::new(),
-        indication: None,
-        asking: false,
-        answers: Answers::new(),
-    };
+    let mut s =
+        Session { slot, gen, handle, client: Client::new(), indication: None, asking: false, answers: Answers::new() };
     let mut sec = LinkSecurity::new(conn);
     loop {
         let deadline = [s.indication.map(|(_, at)| at), s.client.deadline()].into_iter().flatten().min();
@@ -255,10 +249,7 @@ async fn next_wake(conn: &Link, s: &Session, deadline: Option<Instant>) -> Wake 
         let pending = s.with(|l| {
             l.disconnect
                 || !l.security.is_empty()
-                || (!l.att_in.is_empty()
-                    && (!s.asking || l.answer.is_some())
-                    && l.att_room(0)
-                    && events::has_room())
+                || (!l.att_in.is_empty() && (!s.asking || l.answer.is_some()) && l.att_room(0) && events::has_room())
                 || s.client.has_work(l)
                 || l.indicating.is_some() != s.indication.is_some()
         });

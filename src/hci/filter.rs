@@ -82,9 +82,7 @@ pub struct Filter {
 impl Filter {
     /// A filter with zero counters.
     pub const fn new() -> Self {
-        Self {
-            stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0, l2cap: 0, smp: 0 },
-        }
+        Self { stats: FilterStats { malformed: 0, unknown_handle: 0, unsupported: 0, att: 0, l2cap: 0, smp: 0 } }
     }
 
     /// Checks one packet (H4 body without indicator); counts what it rejects.
@@ -144,7 +142,7 @@ fn check_command_complete(c: &CommandComplete<'_>) -> Result<(), Reject> {
     if !c.has_status() {
         return Ok(());
     }
-    let c: CommandCompleteWithStatus = c.clone().try_into().map_err(|_| Reject::Malformed)?;
+    let c: CommandCompleteWithStatus = (*c).try_into().map_err(|_| Reject::Malformed)?;
     let ok = c.status.to_result().is_ok();
     if returns_fit(c.cmd_opcode, ok, &c.return_param_bytes) {
         Ok(())

@@ -10,42 +10,12 @@ use core::future::poll_fn;
 use core::task::Poll;
 
 use bt_hci::transport::{PacketKind, PacketToController, PacketToHost, Transport};
-use bt_hci::ReadHciError;
 use critical_section::Mutex;
 
 use super::filter::{Filter, FilterStats, Reject};
 use super::h4::{Framer, FramerStats, Kind};
-use super::port;
+use super::port::{self, HciError};
 use crate::config::HCI_MAX_PACKET;
-
-/// Transport failures: only a broken port write ends the stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HciError {
-    /// The port refused bytes.
-    Write,
-    /// bt-hci could not decode a packet the filter passed.
-    Decode,
-}
-
-impl core::fmt::Display for HciError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self, f)
-    }
-}
-
-impl core::error::Error for HciError {}
-
-impl embedded_io::Error for HciError {
-    fn kind(&self) -> embedded_io::ErrorKind {
-        embedded_io::ErrorKind::Other
-    }
-}
-
-impl<E: embedded_io::Error> From<ReadHciError<E>> for HciError {
-    fn from(_: ReadHciError<E>) -> Self {
-        HciError::Decode
-    }
-}
 
 /// What becomes of a packet from the controller once the sink has seen it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +32,9 @@ pub enum Verdict {
 /// The layer above the transport: sees every packet the filter passed,
 /// and every ACL packet trouble sends.
 pub trait Sink: Sync {
+    /// Whether the rest of the stack must run once before this packet is
+    /// handled (so that what trouble made of the packets before it is seen first).
+    fn settle_before(&self, kind: Kind, pkt: &[u8]) -> bool;
     /// A packet from the controller (H4 body; events may be rewritten in place).
     fn inbound(&self, kind: Kind, pkt: &mut [u8]) -> Verdict;
     /// Whether reading from the controller must wait (the sink has no room
@@ -77,11 +50,14 @@ struct Rx {
     filter: Filter,
     /// Set after a Connection Complete was handed over; see `Verdict::DeliverThenYield`.
     yield_next: bool,
+    /// The framer holds a packet that waits for the stack to settle (`Sink::settle_before`).
+    held: Option<Kind>,
 }
 
+const RX_NEW: Rx = Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false, held: None };
+
 /// Receive state lives in a static so its counters can be read at any time.
-static RX: Mutex<RefCell<Rx>> =
-    Mutex::new(RefCell::new(Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false }));
+static RX: Mutex<RefCell<Rx>> = Mutex::new(RefCell::new(RX_NEW));
 
 /// Counters of input dropped by framing and filtering since the last reset.
 pub fn stats() -> (FramerStats, FilterStats) {
@@ -99,9 +75,7 @@ pub struct HciTransport {
 impl HciTransport {
     /// A transport with fresh framing state and counters, handing packets to `sink`.
     pub fn new(sink: &'static dyn Sink) -> Self {
-        critical_section::with(|cs| {
-            *RX.borrow(cs).borrow_mut() = Rx { framer: Framer::new(), filter: Filter::new(), yield_next: false }
-        });
+        critical_section::with(|cs| *RX.borrow(cs).borrow_mut() = RX_NEW);
         Self { sink }
     }
 
@@ -120,11 +94,22 @@ impl HciTransport {
                 if self.sink.paused() {
                     return Poll::Pending;
                 }
-                let Some(byte) = port::read_byte() else { return Poll::Pending };
-                let Some(kind) = st.framer.push(byte) else { continue };
-                if st.filter.check(kind, st.framer.packet()).is_err() {
-                    continue;
-                }
+                let kind = match st.held.take() {
+                    Some(kind) => kind,
+                    None => {
+                        let Some(byte) = port::read_byte() else { return Poll::Pending };
+                        let Some(kind) = st.framer.push(byte) else { continue };
+                        if st.filter.check(kind, st.framer.packet()).is_err() {
+                            continue;
+                        }
+                        if self.sink.settle_before(kind, st.framer.packet()) {
+                            st.held = Some(kind);
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        kind
+                    }
+                };
                 match self.sink.inbound(kind, st.framer.packet_mut()) {
                     Verdict::Deliver => return Poll::Ready(kind),
                     Verdict::DeliverThenYield => {

@@ -13,8 +13,8 @@ use crate::config::{
 
 /// Smallest MTU and MPS of an LE credit-based channel.
 const MIN_MTU: u16 = 23;
-/// The status reported for a request the peer never answered (NimBLE's BLE_HS_ETIMEOUT).
-pub const STATUS_TIMEOUT: u16 = 13;
+/// The status reported for a request the peer never answered.
+pub use crate::events::STATUS_TIMEOUT;
 
 /// What the application must hear about (the `_IRQ_L2CAP_*` events; the
 /// fields are those of the IRQ tuples).
@@ -467,7 +467,7 @@ impl Channels {
         if self.chans.iter().any(|c| c.state != State::Free && c.handle == handle && c.peer_cid == scid) {
             return Err(result::SOURCE_CID_IN_USE);
         }
-        if mtu < MIN_MTU || mps < MIN_MTU || mps > 65533 {
+        if mtu < MIN_MTU || !(MIN_MTU..=65533).contains(&mps) {
             return Err(result::UNACCEPTABLE_PARAMETERS);
         }
         Ok(our_mtu)

@@ -55,7 +55,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
     let mut got: Vec<u8> = Vec::new();
     let mut rng = crate::testutil::XorShift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..200 {
-        let len = rng.below(1025) as usize;
+        let len = rng.below(1025);
         let sdu: Vec<u8> = (0..len).map(|_| rng.next()).collect();
         match a.t.send(1, ca, &sdu) {
             Ok(stalled) => {

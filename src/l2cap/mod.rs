@@ -5,6 +5,7 @@
 //! trouble-host never sees them. `channels` is their state machine, `wire`
 //! the signalling formats, `rx`/`tx` a channel's buffers.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 pub mod channels;
 #[cfg(not(test))]
 pub mod coc;

@@ -14,15 +14,15 @@ use core::task::Poll;
 
 use critical_section::Mutex;
 
+use super::gate;
 use super::state::{LinkState, Phase, Route, FRAME_IN_MAX};
-use super::LINKS;
+use super::table::LINKS;
 use crate::config::ATT_PDU_MAX;
 use crate::hci::filter::Reject;
 use crate::hci::h4::Kind;
 use crate::hci::packet::{
     Acl, EventView, EV_COMMAND_COMPLETE, EV_DISCONNECTION_COMPLETE, EV_ENCRYPTION_CHANGE, EV_ENCRYPTION_KEY_REFRESH,
-    EV_NUMBER_OF_COMPLETED_PACKETS, LE_CONNECTION_COMPLETE, LE_ENHANCED_CONNECTION_COMPLETE,
-    LE_LONG_TERM_KEY_REQUEST,
+    EV_NUMBER_OF_COMPLETED_PACKETS, LE_CONNECTION_COMPLETE, LE_ENHANCED_CONNECTION_COMPLETE, LE_LONG_TERM_KEY_REQUEST,
 };
 use crate::hci::transport::{Sink, Verdict};
 use crate::l2cap::frame::{BasicHeader, CID_ATT, CID_DYNAMIC, CID_SIGNALLING, CID_SMP, HEADER};
@@ -30,7 +30,6 @@ use crate::l2cap::share::{self, BufferShare};
 use crate::l2cap::{coc, wire};
 use crate::queue::PREFIX;
 use crate::runtime::executor;
-use crate::security::gate;
 
 /// The controller's buffers, shared with trouble.
 pub(super) static SHARE: Mutex<RefCell<BufferShare>> = Mutex::new(RefCell::new(BufferShare::new()));
@@ -42,23 +41,36 @@ pub struct Mux;
 pub static MUX: Mux = Mux;
 
 /// Forgets the controller's buffers (the stack is being rebuilt).
-pub(super) fn reset() {
+pub fn reset() {
     critical_section::with(|cs| *SHARE.borrow(cs).borrow_mut() = BufferShare::new());
 }
 
 /// The link is gone: its packets in flight were flushed by the controller.
-pub(super) fn forget(handle: u16, l: &mut LinkState) {
+fn forget(handle: u16, l: &mut LinkState) {
     critical_section::with(|cs| SHARE.borrow(cs).borrow_mut().forget(handle, &mut l.tx));
 }
 
 /// A frame that is complete and ours, to hand on outside the lock.
 enum Frame {
     Att,
-    Channel { cid: u16, len: usize, buf: [u8; FRAME_IN_MAX] },
-    Oversized { cid: u16 },
+    /// A channel's frame of `len` bytes, copied out into the caller's buffer.
+    Channel {
+        cid: u16,
+        len: usize,
+    },
+    Oversized {
+        cid: u16,
+    },
 }
 
 impl Sink for Mux {
+    /// A link's end waits until the sessions have taken what trouble made of
+    /// the packets before it (a pairing that completed just before, say), so
+    /// its DISCONNECT follows every event of the link, in HCI order.
+    fn settle_before(&self, kind: Kind, pkt: &[u8]) -> bool {
+        kind == Kind::Event && pkt.first() == Some(&EV_DISCONNECTION_COMPLETE)
+    }
+
     fn inbound(&self, kind: Kind, pkt: &mut [u8]) -> Verdict {
         match kind {
             Kind::Event => event(pkt),
@@ -68,11 +80,7 @@ impl Sink for Mux {
 
     fn paused(&self) -> bool {
         critical_section::with(|cs| {
-            LINKS
-                .borrow(cs)
-                .borrow()
-                .iter()
-                .any(|l| l.phase == Phase::Open && l.att_in.space() < ATT_PDU_MAX + PREFIX)
+            LINKS.borrow(cs).borrow().iter().any(|l| l.phase == Phase::Open && l.att_in.space() < ATT_PDU_MAX + PREFIX)
         })
     }
 
@@ -90,7 +98,7 @@ impl Sink for Mux {
                 l.tx.trouble_fragment(a.first, a.data);
                 if a.first && BasicHeader::parse(a.data).is_some_and(|h| h.cid == CID_SMP) {
                     if let Some(&op) = a.data.get(HEADER) {
-                        l.smp.to_peer(op);
+                        l.smp.note_sent(op);
                     }
                 }
             }
@@ -107,20 +115,22 @@ fn event(pkt: &mut [u8]) -> Verdict {
         (_, Some(LE_CONNECTION_COMPLETE | LE_ENHANCED_CONNECTION_COMPLETE)) => {
             let (status, handle, role) = (e.params.get(1), e.u16_at(2), e.params.get(4));
             if let (Some(0), Some(handle), Some(&role)) = (status, handle, role) {
-                if super::slot_of(handle).is_some() {
+                if super::table::slot_of(handle).is_some() {
                     // A second "complete" for a live handle contradicts the first.
                     return Verdict::Taken(Reject::UnknownHandle);
                 }
                 // No free slot: trouble takes the link, nobody serves it, and
                 // it is dropped when its connection object is.
-                super::open(handle, role == 0);
+                super::table::open(handle, role == 0);
             }
             Verdict::DeliverThenYield
         }
         (_, Some(LE_LONG_TERM_KEY_REQUEST)) => known(e.u16_at(1)),
         (EV_DISCONNECTION_COMPLETE, _) => {
             if let (Some(0), Some(handle)) = (e.params.first(), e.u16_at(1)) {
-                super::on_closed(handle & 0x0fff);
+                let handle = handle & 0x0fff;
+                super::table::with(handle, |l| forget(handle, l));
+                super::table::on_closed(handle);
                 executor::wake();
             }
             Verdict::Deliver
@@ -128,7 +138,7 @@ fn event(pkt: &mut [u8]) -> Verdict {
         (EV_ENCRYPTION_CHANGE | EV_ENCRYPTION_KEY_REFRESH, _) => {
             let ok = e.params.first() == Some(&0);
             let handle = e.u16_at(1).map(|h| h & 0x0fff);
-            let found = handle.and_then(|h| super::with(h, |l| l.encryption_failed = !ok));
+            let found = handle.and_then(|h| super::table::with(h, |l| l.encryption_failed = !ok));
             if found.is_some() {
                 Verdict::Deliver
             } else {
@@ -162,7 +172,7 @@ fn event(pkt: &mut [u8]) -> Verdict {
 }
 
 fn known(handle: Option<u16>) -> Verdict {
-    match handle.and_then(|h| super::slot_of(h & 0x0fff)) {
+    match handle.and_then(|h| super::table::slot_of(h & 0x0fff)) {
         Some(_) => Verdict::Deliver,
         None => Verdict::Taken(Reject::UnknownHandle),
     }
@@ -172,9 +182,11 @@ fn known(handle: Option<u16>) -> Verdict {
 fn acl(pkt: &mut [u8]) -> Verdict {
     let Some(a) = Acl::parse(pkt) else { return Verdict::Taken(Reject::Malformed) };
     let mut done = None;
-    let verdict = super::with(a.handle, |l| route(l, a, &mut done)).unwrap_or(Verdict::Taken(Reject::UnknownHandle));
+    let mut buf = [0u8; FRAME_IN_MAX];
+    let verdict = super::table::with(a.handle, |l| route(l, a, &mut done, &mut buf))
+        .unwrap_or(Verdict::Taken(Reject::UnknownHandle));
     match done {
-        Some(Frame::Channel { cid, len, buf }) => coc::on_frame(a.handle, cid, &buf[..len]),
+        Some(Frame::Channel { cid, len }) => coc::on_frame(a.handle, cid, &buf[..len]),
         Some(Frame::Oversized { cid }) => coc::on_oversized(a.handle, cid),
         Some(Frame::Att) | None => {}
     }
@@ -183,13 +195,13 @@ fn acl(pkt: &mut [u8]) -> Verdict {
 
 /// Decides where one fragment goes; a frame of ours that completes is
 /// queued (ATT) or copied out into `done` (channels, handled after the lock).
-fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) -> Verdict {
+fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut [u8]) -> Verdict {
     if !a.first {
         return match l.route {
             Route::Idle => Verdict::Taken(Reject::Malformed),
             Route::Ours => {
                 let taken = if l.rx.cid() == CID_ATT { Reject::Att } else { Reject::L2cap };
-                reassemble(l, a, done);
+                reassemble(l, a, done, buf);
                 Verdict::Taken(taken)
             }
             Route::Trouble | Route::Dropped => {
@@ -224,8 +236,9 @@ fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) -> Verdict {
             // A Security Request to a central whose encryption with a stored
             // bond just failed would make trouble unwrap the missing bond (a
             // panic from the air); ignoring it is allowed (Vol 3 Part H §3.6.7).
-            let unusable_bond = l.central && l.encryption_failed && opcode.is_none_or(|op| op == gate::SECURITY_REQUEST);
-            if !unusable_bond && l.smp.from_peer(opcode, l.central) {
+            let unusable_bond =
+                l.central && l.encryption_failed && opcode.is_none_or(|op| op == gate::SECURITY_REQUEST);
+            if !unusable_bond && l.smp.admit(opcode, l.central) {
                 (Route::Trouble, Verdict::Deliver)
             } else {
                 (Route::Dropped, Verdict::Taken(Reject::Smp))
@@ -235,7 +248,7 @@ fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) -> Verdict {
         _ => (Route::Dropped, Verdict::Taken(Reject::L2cap)),
     };
     if route == Route::Ours {
-        reassemble(l, a, done);
+        reassemble(l, a, done, buf);
     } else {
         l.route = if left > 0 { route } else { Route::Idle };
         l.route_left = left;
@@ -244,7 +257,7 @@ fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) -> Verdict {
 }
 
 /// Feeds one fragment of a frame of ours to the link's reassembler.
-fn reassemble(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) {
+fn reassemble(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut [u8]) {
     let cid = if a.first { BasicHeader::parse(a.data).map_or(0, |h| h.cid) } else { l.rx.cid() };
     if let Ok(Some(frame)) = l.rx.push(a.first, a.data) {
         if cid == CID_ATT {
@@ -252,9 +265,8 @@ fn reassemble(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>) {
             let _ = l.att_in.push(frame);
             *done = Some(Frame::Att);
         } else {
-            let mut buf = [0u8; FRAME_IN_MAX];
             buf[..frame.len()].copy_from_slice(frame);
-            *done = Some(Frame::Channel { cid, len: frame.len(), buf });
+            *done = Some(Frame::Channel { cid, len: frame.len() });
         }
     }
     // A frame too long for any MTU is skipped to its end; a broken one is dropped.

@@ -8,7 +8,7 @@ use core::task::Poll;
 
 use super::mux::SHARE;
 use super::state::Phase;
-use super::LINKS;
+use super::table::LINKS;
 use crate::config::{HCI_MAX_PACKET, L2CAP_MPS, MAX_CONNECTIONS};
 use crate::hci::packet::{Acl, ACL_HEADER};
 use crate::hci::port;
@@ -45,7 +45,7 @@ fn next(turn: &mut usize, frame: &mut [u8]) -> Poll<Job> {
     for k in 0..sources {
         let i = (*turn + k) % sources;
         let job = if i < MAX_CONNECTIONS {
-            super::with_slot(i, |l| {
+            super::table::with_slot(i, |l| {
                 let len = l.att_out.front_len().filter(|_| l.phase == Phase::Open)?;
                 Some(Job::Att { slot: i, gen: l.gen, handle: l.handle, len })
             })
@@ -95,7 +95,7 @@ async fn send(job: Job, frame: &[u8]) {
     }
     critical_section::with(|cs| SHARE.borrow(cs).borrow_mut().release());
     if let (true, Job::Att { slot, gen, .. }) = (ok, job) {
-        super::with_slot(slot, |l| {
+        super::table::with_slot(slot, |l| {
             if l.gen == gen && l.phase == Phase::Open {
                 l.att_out.discard();
             }

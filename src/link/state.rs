@@ -1,16 +1,14 @@
 //! What the backend keeps about one connection.
 use heapless::Deque;
 
+use super::gate::Gate;
 use crate::att::client::Procedure;
 use crate::att::server::ServerLink;
-use crate::config::{
-    ATT_IN_BYTES, ATT_OUT_BYTES, ATT_PDU_MAX, GATTC_QUEUE_DEPTH, GATTC_VALUE_BYTES, L2CAP_MPS,
-};
+use crate::config::{ATT_IN_BYTES, ATT_OUT_BYTES, ATT_PDU_MAX, GATTC_QUEUE_DEPTH, GATTC_VALUE_BYTES, L2CAP_MPS};
 use crate::events::{self, Event};
 use crate::l2cap::reassembly::Reassembler;
 use crate::l2cap::share::LinkTx;
 use crate::queue::Ring;
-use crate::security::gate::Gate;
 
 /// Where a slot is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use trouble_host::prelude::{ConnectionEvent, SecurityLevel};
 
 use super::{bonds, policy};
 use crate::events::{self, Event};
+use crate::host::Link;
 use crate::link::{self, SecurityOp as Op};
-use crate::stack::Link;
 use crate::sys;
 
 /// MicroPython's passkey actions.

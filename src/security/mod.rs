@@ -7,9 +7,9 @@
 //! events into MicroPython's IRQs and restores bonds when the stack starts.
 // Every public item carries a doc line (a project rule); the lint keeps it that way.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 #[cfg(not(test))]
 pub mod bonds;
-pub mod gate;
 #[cfg(not(test))]
 pub mod link;
 #[cfg(not(test))]

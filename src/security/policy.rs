@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use trouble_host::prelude::IoCapabilities;
 
-use crate::stack::TStack;
+use crate::host::TStack;
 
 static BOND: AtomicBool = AtomicBool::new(true);
 static MITM: AtomicBool = AtomicBool::new(false);

@@ -503,9 +503,9 @@ fn exchange_mtu() {
     let mut out = [0u8; 23];
     assert_eq!(c.link.start(Procedure::ExchangeMtu { mtu: 256 }, &[], &mut out), Err(Error::AlreadyExchanged));
 
-    // A server offering less than the minimum gets the minimum; ours is clamped to 517.
+    // A server offering less than the minimum gets the minimum; ours is clamped to 527.
     let mut c = C::new(23);
-    assert_eq!(c.start(Procedure::ExchangeMtu { mtu: 1000 }), [0x02, 0x05, 0x02]);
+    assert_eq!(c.start(Procedure::ExchangeMtu { mtu: 1000 }), [0x02, 0x0f, 0x02]);
     assert_eq!(c.feed(&[0x03, 0x05, 0x00]), None);
     assert_eq!(c.take(), [Got::Mtu(23)]);
     let mut c = C::new(23);

@@ -1,7 +1,7 @@
 //! The server driven with raw request bytes, checked against the bytes the spec prescribes.
 use super::*;
+use crate::att::db::flags::*;
 use crate::att::uuid::Uuid;
-use crate::gatt::db::flags::*;
 use std::collections::HashMap;
 
 mod fuzz;
