@@ -21,12 +21,14 @@ FROZEN_MANIFEST := $(CURDIR)/micropython/manifest.py
 USER_C_MODULES := $(if $(wildcard cmodule/.),$(CURDIR)/cmodule)
 
 APT_PACKAGES := build-essential pkg-config clang libclang-dev llvm python3 python3-venv \
-	xz-utils debian-archive-keyring libnewlib-dev
+	xz-utils debian-archive-keyring libnewlib-dev \
+	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test test-repeat demo demo-phone example bench size thumb clean
+.PHONY: all deps micropython venv firmware firmware-qemu run-qemu demo-qemu test test-repeat demo demo-phone \
+	example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -68,6 +70,24 @@ firmware: micropython
 		BUILD=$(CURDIR)/build/unix-obj \
 		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
 	install -D -m 755 build/unix-obj/micropython build/unix/micropython
+
+# MicroPython's qemu port with this backend, for QEMU's MPS2 boards: a
+# Cortex-M3 (AN385, thumbv7m-none-eabi) and a Cortex-M7 (AN500,
+# thumbv7em-none-eabihf), at build/qemu-<board>/firmware.elf. The port
+# variant in micropython/qemu reuses ports/qemu's start-up code.
+QEMU_BOARDS := MPS2_AN385 MPS2_AN500
+QEMU_BOARD ?= MPS2_AN385
+firmware-qemu: deps micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b \
+			BUILD=$(CURDIR)/build/qemu-$$b USER_C_MODULES=$(CURDIR)/cmodule || exit 1; \
+	done
+
+# The QEMU firmware with its REPL on this terminal and UART1 on a fresh
+# virtual controller: make run-qemu [QEMU_BOARD=MPS2_AN500]
+run-qemu: deps micropython venv firmware-qemu
+	build/venv/bin/python python/run_qemu.py --board $(QEMU_BOARD)
 
 # Every test: Rust unit tests, the thumb builds, then one pytest run over the
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
@@ -125,4 +145,4 @@ size: thumb
 		      printf "compiler-builtins, upper bound: text %d  data %d  bss %d\n", bt, bd, bb }'
 
 clean:
-	rm -rf build/unix build/unix-obj
+	rm -rf build/unix build/unix-obj $(addprefix build/qemu-,$(QEMU_BOARDS))

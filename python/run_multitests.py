@@ -55,8 +55,10 @@ def stop(proc: subprocess.Popen, group: bool = False) -> None:
             stream.close()
 
 
-def start_radio(count: int, latency_ms: float, btsnoop_dir: str | None, deadline: float):
-    """Start `python -m vradio`; return (process, [pty paths])."""
+def start_radio(
+    count: int, latency_ms: float, btsnoop_dir: str | None, deadline: float, transport: str = 'pty'
+):
+    """Start `python -m vradio`; return (process, [endpoints: pty paths or host:port])."""
     command = [
         sys.executable,
         '-m',
@@ -65,6 +67,8 @@ def start_radio(count: int, latency_ms: float, btsnoop_dir: str | None, deadline
         str(count),
         '--latency-ms',
         str(latency_ms),
+        '--transport',
+        transport,
     ]
     if btsnoop_dir:
         command += ['--btsnoop-dir', btsnoop_dir]
