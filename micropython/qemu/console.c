@@ -41,6 +41,7 @@ static void rx_drain(void) {
             rx_ring[rx_head % RX_RING_SIZE] = c;
             rx_head = rx_head + 1;
         }
+        mps2_uart_rx_kick();
     }
     if (ring_full()) {
         UART_CTRL &= ~CTRL_RX_IRQ;

@@ -15,5 +15,8 @@ typedef void (*mps2_handler_t)(void);
 void mps2_irq_install(int irq, mps2_handler_t handler, uint8_t priority);
 void mps2_irq_enable(int irq, int enable);
 
+// After taking bytes from a UART: lets QEMU deliver the next one at once.
+void mps2_uart_rx_kick(void);
+
 // Microseconds since boot, 64 bits wide (the dual timer, extended).
 uint64_t mps2_time_us(void);

@@ -25,8 +25,11 @@
 #define DUALTIMER1_LOAD REG(0x40002000)
 #define DUALTIMER1_VALUE REG(0x40002004)
 #define DUALTIMER1_CONTROL REG(0x40002008)
+#define DUALTIMER2_LOAD REG(0x40002020)
+#define DUALTIMER2_CONTROL REG(0x40002028)
 #define DUALTIMER_ENABLE (1u << 7)
 #define DUALTIMER_32BIT (1u << 1)
+#define DUALTIMER_ONESHOT (1u << 0)
 
 #define SYSCLK_HZ (25000000u)
 #define CYCLES_PER_US (SYSCLK_HZ / 1000000u)
@@ -105,6 +108,18 @@ void mps2_wait_for_interrupt(void) {
     mps2_irq_restore(state);
 }
 
+// QEMU's CMSDK UART model doesn't tell QEMU's main loop when the guest has
+// read the receive register, so the next byte would wait for the main loop's
+// next wake-up (often the next SysTick: ~1 byte/ms). Re-arming a timer due
+// in one microsecond wakes it at once. One-shot, no interrupt: nothing else
+// happens. A real board needs none of this.
+void mps2_uart_rx_kick(void) {
+    // A one-shot timer that has run down restarts only on a fresh enable.
+    DUALTIMER2_CONTROL = 0;
+    DUALTIMER2_LOAD = 1;
+    DUALTIMER2_CONTROL = DUALTIMER_ENABLE | DUALTIMER_32BIT | DUALTIMER_ONESHOT;
+}
+
 // The soft timer (shared/runtime/softtimer.c) on our millisecond ticks.
 static volatile uint32_t soft_timer_due_ms;
 static volatile bool soft_timer_armed;
@@ -175,6 +190,7 @@ void mps2_init(void) {
 
     DUALTIMER1_LOAD = 0xffffffffu;
     DUALTIMER1_CONTROL = DUALTIMER_ENABLE | DUALTIMER_32BIT;
+    DUALTIMER2_CONTROL = DUALTIMER_ENABLE | DUALTIMER_32BIT | DUALTIMER_ONESHOT;
 
     // PendSV lowest, SysTick just above it: both only hand work on.
     SCB_SHPR3 = (0xc0u << 24) | (0xe0u << 16);

@@ -66,6 +66,9 @@ static void rx_drain(void) {
         rx_head = rx_head + 1;
         got = true;
     }
+    if (got) {
+        mps2_uart_rx_kick();
+    }
     if (ring_full()) {
         UART_CTRL &= ~CTRL_RX_IRQ;
     }
