@@ -136,13 +136,21 @@ thumb: deps micropython
 # Code size of the backend for a Cortex-M4F (release, opt-level "s", LTO). The
 # crate's object is what the final link keeps; compiler-builtins members are
 # pulled in one by one as needed, so their total is only an upper bound.
+# Then, per QEMU board, the linked firmware with and without the backend, the
+# heap after active(True) and per connection, and the stack's high-water mark
+# over MicroPython's multi_bluetooth files (python/size_qemu.py, a few minutes).
 SIZE_LIB = target/thumbv7em-none-eabihf/release/libmptrouble.a
-size: thumb
+size: thumb venv firmware firmware-qemu
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b BUILD=$(CURDIR)/build/qemu-bare-$$b \
+			>/dev/null || exit 1; \
+	done
 	@llvm-size -t $(SIZE_LIB) | awk 'NR > 1 && $$1 ~ /^[0-9]+$$/ { \
 		if ($$0 ~ /compiler_builtins|\.o \(ex/ && $$0 !~ /mptrouble-/) { bt += $$1; bd += $$2; bb += $$3 } \
 		else if ($$0 ~ /mptrouble-/) { t = $$1; d = $$2; b = $$3 } } \
 		END { printf "thumbv7em-none-eabihf backend:  text %d  data %d  bss %d  (bytes)\n", t, d, b; \
 		      printf "compiler-builtins, upper bound: text %d  data %d  bss %d\n", bt, bd, bb }'
+	@build/venv/bin/python python/size_qemu.py --micropython build/unix/micropython --mpy-dir $(MPY)
 
 clean:
 	rm -rf build/unix build/unix-obj $(addprefix build/qemu-,$(QEMU_BOARDS))

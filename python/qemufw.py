@@ -27,17 +27,22 @@ def controller_serial(endpoint: str | None) -> str:
     return f'tcp:{endpoint},nodelay=on'
 
 
-def command(board: str, endpoint: str | None, console: str = 'pty') -> list[str]:
-    """qemu-system-arm's arguments: REPL on `console`, UART1 on the controller."""
+def command(
+    board: str, endpoint: str | None, console: str = 'pty', report: str | None = None
+) -> list[str]:
+    """qemu-system-arm's arguments: REPL on `console`, UART1 on the controller,
+    and with `report` UART2 (the firmware's "stack_peak N" lines) into that file."""
     if board not in BOARDS:
         raise ValueError(f'unknown board {board!r}; one of {", ".join(BOARDS)}')
-    return [
+    cmd = [
         'qemu-system-arm', '-machine', BOARDS[board], '-nographic', '-monitor', 'null',
         '-semihosting', '-serial', console, '-serial', controller_serial(endpoint),
-        '-kernel', firmware(board),
     ]
+    if report:
+        cmd += ['-serial', f'file:{report}']
+    return cmd + ['-kernel', firmware(board)]
 
 
-def pyboard_device(board: str, endpoint: str | None) -> str:
+def pyboard_device(board: str, endpoint: str | None, report: str | None = None) -> str:
     """A tools/pyboard.py device string that starts the firmware in QEMU."""
-    return 'execpty:' + ' '.join(command(board, endpoint))
+    return 'execpty:' + ' '.join(command(board, endpoint, report=report))

@@ -119,7 +119,13 @@ def run_file(test_file: str, args) -> tuple[str, str]:
         command = [sys.executable, 'run-multitests.py']
         for index, endpoint in enumerate(endpoints):
             if index == getattr(args, 'qemu', None):
-                command += ['-i', 'pyb:' + qemufw.pyboard_device(args.qemu_board, endpoint)]
+                report = None
+                if getattr(args, 'qemu_report_dir', None):
+                    os.makedirs(args.qemu_report_dir, exist_ok=True)
+                    name = os.path.splitext(os.path.basename(test_file))[0]
+                    report = os.path.join(args.qemu_report_dir, f'{name}.txt')
+                device = qemufw.pyboard_device(args.qemu_board, endpoint, report)
+                command += ['-i', 'pyb:' + device]
             else:
                 command += ['-i', f'micropython,MICROPYBTUART={endpoint}']
         command.append(test_file)
@@ -162,12 +168,15 @@ def main(argv=None) -> int:
     parser.add_argument('--btsnoop-dir', help='keep HCI logs per test file and controller')
     parser.add_argument('--qemu', type=int, metavar='INDEX', help='instance INDEX runs in QEMU')
     parser.add_argument('--qemu-board', default=qemufw.DEFAULT_BOARD, choices=sorted(qemufw.BOARDS))
+    parser.add_argument('--qemu-report-dir', help="keep the QEMU firmware's UART2 figures here")
     parser.add_argument('files', nargs='+', metavar='TESTFILE')
     args = parser.parse_args(argv)
     args.micropython = os.path.abspath(args.micropython)
     args.mpy_dir = os.path.abspath(args.mpy_dir)
     if args.btsnoop_dir:
         args.btsnoop_dir = os.path.abspath(args.btsnoop_dir)
+    if args.qemu_report_dir:
+        args.qemu_report_dir = os.path.abspath(args.qemu_report_dir)
 
     results = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     for test_file in args.files:

@@ -6,6 +6,8 @@
 #include "shared/runtime/interrupt_char.h"
 #include "uart.h"
 
+void mps2_report_stack_peak(void);
+
 #define UART0_BASE (0x40004000u)
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x0))
 #define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x4))
@@ -103,6 +105,7 @@ int mp_hal_stdin_rx_chr(void) {
         if (c != UART_RX_NO_CHAR) {
             return c;
         }
+        mps2_report_stack_peak();
         mp_event_wait_indefinite();
     }
 }

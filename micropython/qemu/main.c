@@ -25,8 +25,11 @@
 #define MICROPY_HW_STACK_SIZE (48 * 1024)
 #endif
 
-// Painted at boot, so the deepest use can be read later (_mps2.stack_peak()).
+// Painted at boot, so the deepest use can be read later (_mps2.stack_peak()):
+// far more than the stack a board would give, so an overrun shows as a
+// figure instead of a crash (QEMU's 4 MiB RAM has room).
 #define STACK_PAINT (0x55aa55aau)
+#define STACK_PAINT_SIZE (512 * 1024)
 
 void mps2_init(void);
 void console_init(void);
@@ -52,12 +55,48 @@ size_t mps2_stack_peak(void) {
     return (uintptr_t)MP_STATE_THREAD(stack_top) - (uintptr_t)p;
 }
 
+// UART2 (QEMU's third -serial) carries figures for a size report: a line
+// "stack_peak N" each time the deepest stack use grew. Checked while the
+// REPL waits for input, at most every 200 ms; unconnected, the UART drops it.
+#define UART2_DATA (*(volatile uint32_t *)0x40006000u)
+#define UART2_STATE (*(volatile uint32_t *)0x40006004u)
+#define UART2_CTRL (*(volatile uint32_t *)0x40006008u)
+#define UART2_BAUDDIV (*(volatile uint32_t *)0x40006010u)
+
+static size_t stack_reported;
+static uint64_t stack_checked_us;
+
+static void report_strn(void *env, const char *str, size_t len) {
+    (void)env;
+    for (size_t i = 0; i < len; ++i) {
+        while (UART2_STATE & 1) {
+        }
+        UART2_DATA = (uint8_t)str[i];
+    }
+}
+
+void mps2_report_stack_peak(void) {
+    uint64_t now = mps2_time_us();
+    if (now - stack_checked_us < 200000) {
+        return;
+    }
+    stack_checked_us = now;
+    size_t peak = mps2_stack_peak();
+    if (peak > stack_reported) {
+        stack_reported = peak;
+        static const mp_print_t report = { NULL, report_strn };
+        mp_printf(&report, "stack_peak %u\n", (unsigned)peak);
+    }
+}
+
 int main(int argc, char **argv) {
     mps2_init();
     mp_stack_ctrl_init();
     mp_stack_set_limit(MICROPY_HW_STACK_SIZE - 2048);
-    stack_bottom = (uint32_t *)((uintptr_t)MP_STATE_THREAD(stack_top) - MICROPY_HW_STACK_SIZE);
+    stack_bottom = (uint32_t *)((uintptr_t)MP_STATE_THREAD(stack_top) - STACK_PAINT_SIZE);
     stack_paint();
+    UART2_BAUDDIV = 16;
+    UART2_CTRL = 1; // transmit only
     console_init();
 
     for (;;) {
