@@ -89,6 +89,10 @@ firmware-qemu: deps micropython
 run-qemu: deps micropython venv firmware-qemu
 	build/venv/bin/python python/run_qemu.py --board $(QEMU_BOARD)
 
+# The demo's sensor on the QEMU firmware, the central on unix.
+demo-qemu: deps micropython venv firmware firmware-qemu
+	build/venv/bin/python python/demo.py --qemu $(QEMU_BOARD)
+
 # Every test: Rust unit tests, the thumb builds, then one pytest run over the
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
 # upstream ones and ours), so the last line is pytest's summary.
