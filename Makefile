@@ -96,19 +96,22 @@ demo-qemu: deps micropython venv firmware firmware-qemu
 # Every test: Rust unit tests, the thumb builds, then one pytest run over the
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
 # upstream ones and ours), so the last line is pytest's summary.
-test: deps micropython venv firmware
+test: deps micropython venv firmware firmware-qemu
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
 
 # Every multi-instance test N times in a row on fresh radios (a test that fails
 # once in 30 is a bug): make test-repeat N=30 [ONLY=sec_,gatt_] [BUSY=2]
+# [QEMU=0|1 [QEMU_BOARD=MPS2_AN500]]: that instance runs in QEMU.
 N ?= 30
 ONLY ?=
 BUSY ?= 0
-test-repeat: deps micropython venv firmware
+QEMU ?=
+test-repeat: deps micropython venv firmware $(if $(QEMU),firmware-qemu)
 	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
-		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY))
+		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY)) \
+		$(if $(QEMU),--qemu $(QEMU) --qemu-board $(QEMU_BOARD))
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.
