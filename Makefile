@@ -21,12 +21,14 @@ FROZEN_MANIFEST := $(CURDIR)/micropython/manifest.py
 USER_C_MODULES := $(if $(wildcard cmodule/.),$(CURDIR)/cmodule)
 
 APT_PACKAGES := build-essential pkg-config clang libclang-dev llvm python3 python3-venv \
-	xz-utils debian-archive-keyring libnewlib-dev
+	xz-utils debian-archive-keyring libnewlib-dev \
+	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test test-repeat demo demo-phone example bench size thumb clean
+.PHONY: all deps micropython venv firmware firmware-qemu run-qemu demo-qemu test test-repeat demo demo-phone \
+	example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -70,10 +72,32 @@ firmware: micropython
 		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
 	install -D -m 755 build/unix-obj/micropython build/unix/micropython
 
+# MicroPython's qemu port with this backend, for QEMU's MPS2 boards: a
+# Cortex-M3 (AN385, thumbv7m-none-eabi) and a Cortex-M7 (AN500,
+# thumbv7em-none-eabihf), at build/qemu-<board>/firmware.elf. The port
+# variant in micropython/qemu reuses ports/qemu's start-up code.
+QEMU_BOARDS := MPS2_AN385 MPS2_AN500
+QEMU_BOARD ?= MPS2_AN385
+firmware-qemu: deps micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b \
+			BUILD=$(CURDIR)/build/qemu-$$b USER_C_MODULES=$(CURDIR)/cmodule || exit 1; \
+	done
+
+# The QEMU firmware with its REPL on this terminal and UART1 on a fresh
+# virtual controller: make run-qemu [QEMU_BOARD=MPS2_AN500]
+run-qemu: deps micropython venv firmware-qemu
+	build/venv/bin/python python/run_qemu.py --board $(QEMU_BOARD)
+
+# The demo's sensor on the QEMU firmware, the central on unix.
+demo-qemu: deps micropython venv firmware firmware-qemu
+	build/venv/bin/python python/demo.py --qemu $(QEMU_BOARD)
+
 # Every test: Rust unit tests, the thumb builds, then one pytest run over the
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
 # upstream ones and ours), so the last line is pytest's summary.
-test: deps micropython venv firmware
+test: deps micropython venv firmware firmware-qemu
 	cargo fmt --check
 	MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) --all-targets -- -D warnings
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
@@ -82,12 +106,15 @@ test: deps micropython venv firmware
 
 # Every multi-instance test N times in a row on fresh radios (a test that fails
 # once in 30 is a bug): make test-repeat N=30 [ONLY=sec_,gatt_] [BUSY=2]
+# [QEMU=0|1 [QEMU_BOARD=MPS2_AN500]]: that instance runs in QEMU.
 N ?= 30
 ONLY ?=
 BUSY ?= 0
-test-repeat: deps micropython venv firmware
+QEMU ?=
+test-repeat: deps micropython venv firmware $(if $(QEMU),firmware-qemu)
 	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
-		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY))
+		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY)) \
+		$(if $(QEMU),--qemu $(QEMU) --qemu-board $(QEMU_BOARD))
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.
@@ -119,13 +146,21 @@ thumb: deps micropython
 # Code size of the backend for a Cortex-M4F (release, opt-level "s", LTO). The
 # crate's object is what the final link keeps; compiler-builtins members are
 # pulled in one by one as needed, so their total is only an upper bound.
+# Then, per QEMU board, the linked firmware with and without the backend, the
+# heap after active(True) and per connection, and the stack's high-water mark
+# over MicroPython's multi_bluetooth files (python/size_qemu.py, a few minutes).
 SIZE_LIB = target/thumbv7em-none-eabihf/release/libmptrouble.a
-size: thumb
+size: thumb venv firmware firmware-qemu
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b BUILD=$(CURDIR)/build/qemu-bare-$$b \
+			>/dev/null || exit 1; \
+	done
 	@llvm-size -t $(SIZE_LIB) | awk 'NR > 1 && $$1 ~ /^[0-9]+$$/ { \
 		if ($$0 ~ /compiler_builtins|\.o \(ex/ && $$0 !~ /mptrouble-/) { bt += $$1; bd += $$2; bb += $$3 } \
 		else if ($$0 ~ /mptrouble-/) { t = $$1; d = $$2; b = $$3 } } \
 		END { printf "thumbv7em-none-eabihf backend:  text %d  data %d  bss %d  (bytes)\n", t, d, b; \
 		      printf "compiler-builtins, upper bound: text %d  data %d  bss %d\n", bt, bd, bb }'
+	@build/venv/bin/python python/size_qemu.py --micropython build/unix/micropython --mpy-dir $(MPY)
 
 clean:
-	rm -rf build/unix build/unix-obj
+	rm -rf build/unix build/unix-obj $(addprefix build/qemu-,$(QEMU_BOARDS))

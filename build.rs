@@ -60,6 +60,9 @@ fn main() {
         )
         .clang_args(&args)
         .use_core()
+        // Rebuild when a header changes (a port's mpconfigport.h, say), not
+        // only when the flags do.
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         // MP_Exxx are defined as the libc names on some ports; let clang evaluate them.
         .clang_macro_fallback()
         .allowlist_function("mp_bluetooth_.*")

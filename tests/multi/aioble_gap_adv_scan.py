@@ -27,6 +27,9 @@ async def instance0_task():
         timeout_ms=TIMEOUT_MS,
     )
     print("connected", type(conn).__name__, conn.is_connected())
+    # The central holds the link until we have looked at it (a slow
+    # peripheral would otherwise see it closed already).
+    multitest.broadcast("seen")
     await conn.disconnected(timeout_ms=TIMEOUT_MS)
     print("disconnected", conn.is_connected())
 
@@ -75,6 +78,7 @@ async def instance1_task():
     print("device eq", device == result.device)
     async with await device.connect(timeout_ms=TIMEOUT_MS) as conn:
         print("connected", conn.is_connected(), conn.device == device)
+        multitest.wait("seen")
     print("after with", conn.is_connected())
 
     multitest.wait("again")
