@@ -400,6 +400,32 @@ def l2cap_bench(args, procs: list) -> list:
     ]
 
 
+def link_bench(args, procs: list) -> list:
+    """What the virtual link carries: two Bumble hosts (python/link_peer.py), each in its
+    own process as the firmware instances are, on a fresh radio with the same latency."""
+    ready = start_radio(args.latency_ms, procs)
+    peer = [sys.executable, str(ROOT / 'python' / 'link_peer.py')]
+    server = subprocess.Popen(peer + ['server', ready[0]['endpoint']], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs.append(server)
+    line = server.stdout.readline() if select.select([server.stdout], [], [], 20)[0] else ''
+    if not line.startswith('READY '):
+        raise RuntimeError(f'link server did not start: {line!r}')
+    client = subprocess.Popen(peer + ['client', ready[1]['endpoint'], line.split()[1]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs.append(client)
+    out, _ = client.communicate(timeout=300)
+    results = []
+    for line in out.splitlines():
+        if line.startswith('RESULT '):
+            _, name, value = line.split()
+            unit = 'ms' if name.endswith('_ms') else '' if name.endswith('mtu') else 'B/s'
+            results.append((name, int(value) if unit == '' else float(value), unit))
+    if client.returncode or not results:
+        raise RuntimeError(f'link client failed ({client.returncode}): {out[-500:]!r}')
+    return results
+
+
 def cpu_ticks(pid: int) -> int:
     with open(f'/proc/{pid}/stat') as f:
         fields = f.read().rsplit(')', 1)[1].split()
@@ -448,7 +474,7 @@ def main() -> int:
     args = ap.parse_args()
     print(f'bench (virtual radio, {args.latency_ms:g} ms link latency)', flush=True)
     status = 0
-    for phase in (gap_bench, gatt_bench, l2cap_bench):
+    for phase in (link_bench, gap_bench, gatt_bench, l2cap_bench):
         procs: list[subprocess.Popen] = []  # only what this phase started, ended by handle
         try:
             results = phase(args, procs)
