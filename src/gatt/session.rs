@@ -90,7 +90,7 @@ pub async fn run(conn: &Link, i: usize) {
             Wake::Link(e) => sec.on_event(conn, &e),
             Wake::Disconnect => conn.disconnect(),
             Wake::Security(op, seq) => security::ACK[i].complete(seq, sec.on_request(conn, op)),
-            Wake::Pdu(pdu) => match client::classify(&pdu) {
+            Wake::Pdu(pdu) => match client::classify(&pdu, client.link.mtu()) {
                 Direction::ToServer => {
                     answers.clear();
                     let served = serve::serve(conn, &mut server, &pdu, &answers).await;
