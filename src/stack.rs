@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use bt_hci::cmd::info::ReadBdAddr;
 use bt_hci::controller::ExternalController;
 use bt_hci::param::AddrKind;
-use embassy_futures::join::join;
+use embassy_futures::join::join3;
 use embassy_futures::select::select;
 use trouble_host::prelude::{Connection, DefaultPacketPool, HostResources, Stack};
 use trouble_host::Address;
@@ -146,6 +146,17 @@ pub fn stop() {
     set_phase(Phase::Off);
 }
 
+/// Runs `f` with the stack, unless it is off. For code called from inside its poll (the
+/// transport's input filter), where nothing else holds it.
+pub fn with_running<R>(f: impl FnOnce(&TStack) -> R) -> Option<R> {
+    if phase() == Phase::Off {
+        return None;
+    }
+    // `start` writes the stack before the phase leaves Off, and `stop` drops it only with no
+    // poll in flight.
+    Some(f(unsafe { (*STATICS.stack.get()).assume_init_ref() }))
+}
+
 /// The controller's public address, most significant byte first (valid when Ready).
 pub fn public_address() -> [u8; 6] {
     critical_section::with(|_| unsafe { *STATICS.public_addr.get() })
@@ -191,7 +202,7 @@ async fn run() {
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        join(gap::run(stack), crate::l2cap::bearer::run()).await;
+        join3(gap::run(stack), crate::l2cap::bearer::run(), crate::security::ltk::run(stack)).await;
     };
     let _ = select(runner.run_with_handler(&reports), app).await;
     // Only a dead controller or a host failure ends the runner.

@@ -10,6 +10,7 @@
 #[cfg(not(test))]
 pub mod bonds;
 pub mod gate;
+pub mod ltk;
 #[cfg(not(test))]
 pub mod link;
 #[cfg(not(test))]
