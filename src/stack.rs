@@ -9,7 +9,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use bt_hci::cmd::info::ReadBdAddr;
-use embassy_futures::join::join3;
+use embassy_futures::join::join4;
 use embassy_futures::select::select;
 use trouble_host::prelude::HostResources;
 use trouble_host::Address;
@@ -116,6 +116,9 @@ pub fn start(id: Identity) {
         }
         let stack = (*STATICS.stack.get()).write(builder.build());
         crate::security::policy::apply(stack);
+        link::mux::set_ltk_screen(|h, ediv, rand| {
+            with_running(|s| crate::security::ltk::screen(s, h, ediv, rand)).unwrap_or(true)
+        });
         crate::security::bonds::restore(stack);
         set_phase(Phase::Starting);
         ARENA.spawn(run);
@@ -137,6 +140,17 @@ pub fn stop() {
     link::mux::reset();
     crate::l2cap::coc::reset();
     set_phase(Phase::Off);
+}
+
+/// Runs `f` with the stack, unless it is off. For code called from inside its poll (the
+/// transport's input filter), where nothing else holds it.
+pub fn with_running<R>(f: impl FnOnce(&TStack) -> R) -> Option<R> {
+    if phase() == Phase::Off {
+        return None;
+    }
+    // SAFETY: `start` writes the stack before the phase leaves Off, and `stop` drops it
+    // only with no poll in flight (and this runs inside a poll).
+    Some(f(unsafe { (*STATICS.stack.get()).assume_init_ref() }))
 }
 
 /// The controller's public address, most significant byte first (valid when Ready).
@@ -201,7 +215,7 @@ async fn run() {
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        join3(gap::run(stack), crate::l2cap::coc::run(), link::send::run()).await;
+        join4(gap::run(stack), crate::l2cap::coc::run(), link::send::run(), crate::security::ltk::run(stack)).await;
     };
     let _ = select(runner.run_with_handler(&reports), app).await;
     // Only a dead controller or a host failure ends the runner.

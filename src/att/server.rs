@@ -210,6 +210,16 @@ pub fn handle_request<S: ValueStore + ?Sized, H: Hooks + ?Sized>(
         Err(_) if op.kind() == Some(super::codes::Kind::Request) => return error(out, op, 0, ErrorCode::INVALID_PDU),
         Err(_) => return Outcome::Silent,
     };
+    // ATT_MTU bounds every PDU either way (Vol 3 Part F §3.2.8), so a longer one is invalid
+    // whatever it carries. A request gets Invalid PDU and changes nothing: dropping it would
+    // leave the client waiting until its transaction times out and the bearer is lost
+    // (§3.3.3). Anything else is dropped, as a command that fails is (§3.4.5.3).
+    if pdu.len() > usize::from(link.mtu) {
+        return match op.kind() {
+            Some(super::codes::Kind::Request) => error(out, op, 0, ErrorCode::INVALID_PDU),
+            _ => Outcome::Silent,
+        };
+    }
     let mut ctx = Ctx { db, store, link, security, hooks };
     let result = match parsed {
         Pdu::ExchangeMtuReq { mtu } => ctx.exchange_mtu(mtu, out),

@@ -192,7 +192,7 @@ fn inbound(
     answers: &mut Answers,
     asking: &mut bool,
 ) -> Served {
-    let direction = classify(pdu);
+    let direction = classify(pdu, l.mtu());
     if let Direction::ToServer = direction {
         let served = serve::serve(l, security, pdu, answers);
         if let Some(vh) = served.ask {

@@ -17,8 +17,10 @@ use super::frame::BasicHeader;
 use crate::config::BACKEND_TX_BUFFERS;
 use crate::hci::packet::{EventView, EV_COMMAND_COMPLETE, EV_NUMBER_OF_COMPLETED_PACKETS};
 
-/// Most packets one connection can have in flight (bits in `LinkTx::owners`).
-const FIFO_MAX: u8 = 64;
+/// Most packets one connection can have in flight (bits in `LinkTx::owners`):
+/// the buffers announced to both sides together never exceed it, so every
+/// packet is tracked.
+const FIFO_MAX: u8 = 128;
 /// Buffers trouble keeps at least, when the controller has more than two:
 /// enough for an SMP public key in 27-byte fragments without waiting.
 const TROUBLE_MIN: u8 = 4;
@@ -27,7 +29,7 @@ const TROUBLE_MIN: u8 = 4;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LinkTx {
     /// Bit i set: the i-th oldest packet in flight is ours.
-    owners: u64,
+    owners: u128,
     len: u8,
     /// Bytes of trouble's current L2CAP frame still to be sent.
     trouble_remaining: u16,
@@ -45,7 +47,7 @@ impl LinkTx {
         if self.len >= FIFO_MAX {
             return false;
         }
-        self.owners |= u64::from(ours) << self.len;
+        self.owners |= u128::from(ours) << self.len;
         self.len += 1;
         true
     }
@@ -60,14 +62,17 @@ impl LinkTx {
         };
     }
 
-    /// Takes `n` completions; returns how many of them were ours.
-    fn complete(&mut self, n: u16) -> u8 {
+    /// Takes `n` completions of packets in flight; returns (ours, trouble's).
+    /// Completions beyond what is in flight (a confused or hostile
+    /// controller) are dropped: trouble would take them as credit for
+    /// buffers the controller doesn't have.
+    fn complete(&mut self, n: u16) -> (u8, u8) {
         let take = n.min(u16::from(self.len)) as u8;
-        let mask = if take >= 64 { u64::MAX } else { (1u64 << take) - 1 };
+        let mask = if take >= 128 { u128::MAX } else { (1u128 << take) - 1 };
         let ours = (self.owners & mask).count_ones() as u8;
-        self.owners = if take >= 64 { 0 } else { self.owners >> take };
+        self.owners = if take >= 128 { 0 } else { self.owners >> take };
         self.len -= take;
-        ours
+        (ours, take - ours)
     }
 }
 
@@ -147,15 +152,14 @@ impl BufferShare {
         self.claimed == Some(handle)
     }
 
-    /// Takes `n` completed packets of a link (`None`: untracked, all
-    /// trouble's); returns how many were trouble's. Completions beyond what
-    /// was sent (a confused controller) go to trouble, which ignores what it
-    /// didn't send.
+    /// Takes `n` completed packets of a link; returns how many were
+    /// trouble's. A link with no state here (none was free for it) is
+    /// trouble's alone and passes unchanged.
     pub fn completed(&mut self, link: Option<&mut LinkTx>, n: u16) -> u16 {
         let Some(link) = link else { return n };
-        let ours = link.complete(n);
+        let (ours, trouble) = link.complete(n);
         self.free = self.free.saturating_add(ours).min(self.reserved);
-        n - u16::from(ours)
+        u16::from(trouble)
     }
 
     /// The link `handle` is gone: the controller flushed its packets without completing them.
@@ -187,7 +191,8 @@ pub fn rewrite_read_buffer_size(pkt: &mut [u8], share: &mut BufferShare) {
     // just gets smaller fragments.
     let announced = e.u16_at(4).unwrap_or(0);
     share.acl_len = announced.clamp(5, (crate::config::HCI_MAX_PACKET - 4) as u16);
-    let total = e.params[6];
+    // Never more in flight on a link than `LinkTx` can track.
+    let total = e.params[6].min(FIFO_MAX);
     let p = &mut pkt[2..];
     p[4..6].copy_from_slice(&share.acl_len.to_le_bytes());
     p[6] = share.split(total);
@@ -235,8 +240,8 @@ mod tests {
         }
         assert_eq!(s.completed(Some(&mut l), 2), 1);
         assert_eq!(s.completed(Some(&mut l), 2), 2);
-        // More completions than packets: passed through for trouble to ignore.
-        assert_eq!(s.completed(Some(&mut l), 3), 3);
+        // More completions than packets in flight: trouble gets no credit for them.
+        assert_eq!(s.completed(Some(&mut l), 3), 0);
         assert_eq!(s.completed(None, 1), 1);
         // Our buffer came back.
         assert_eq!(s.free(), 4);

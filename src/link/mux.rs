@@ -26,10 +26,22 @@ use crate::hci::packet::{
 };
 use crate::hci::transport::{Sink, Verdict};
 use crate::l2cap::frame::{BasicHeader, CID_ATT, CID_DYNAMIC, CID_SIGNALLING, CID_SMP, HEADER};
+use crate::l2cap::reassembly::Drop;
 use crate::l2cap::share::{self, BufferShare};
 use crate::l2cap::{coc, wire};
 use crate::queue::PREFIX;
 use crate::runtime::executor;
+
+/// Decides whether trouble gets an LE Long Term Key Request (handle, EDIV,
+/// Rand); the stack sets it, since only trouble knows its keys.
+pub type LtkScreen = fn(u16, u16, [u8; 8]) -> bool;
+
+static LTK_SCREEN: Mutex<core::cell::Cell<Option<LtkScreen>>> = Mutex::new(core::cell::Cell::new(None));
+
+/// Sets the screen for LTK requests (stack start).
+pub fn set_ltk_screen(screen: LtkScreen) {
+    critical_section::with(|cs| LTK_SCREEN.borrow(cs).set(Some(screen)));
+}
 
 /// The controller's buffers, shared with trouble.
 pub(super) static SHARE: Mutex<RefCell<BufferShare>> = Mutex::new(RefCell::new(BufferShare::new()));
@@ -125,7 +137,10 @@ fn event(pkt: &mut [u8]) -> Verdict {
             }
             Verdict::DeliverThenYield
         }
-        (_, Some(LE_LONG_TERM_KEY_REQUEST)) => known(e.u16_at(1)),
+        (_, Some(LE_LONG_TERM_KEY_REQUEST)) => match known(e.u16_at(1)) {
+            Verdict::Deliver => ltk_request(&e),
+            v => v,
+        },
         (EV_DISCONNECTION_COMPLETE, _) => {
             if let (Some(0), Some(handle)) = (e.params.first(), e.u16_at(1)) {
                 let handle = handle & 0x0fff;
@@ -167,6 +182,21 @@ fn event(pkt: &mut [u8]) -> Verdict {
             critical_section::with(|cs| share::rewrite_read_buffer_size(pkt, &mut SHARE.borrow(cs).borrow_mut()));
             Verdict::Deliver
         }
+        _ => Verdict::Deliver,
+    }
+}
+
+/// An LTK request trouble has no key for is answered by the backend (see `security::ltk`).
+fn ltk_request(e: &EventView<'_>) -> Verdict {
+    // subevent, handle, Rand (8), EDIV
+    let (Some(handle), Some(rand), Some(ediv)) = (e.u16_at(1), e.params.get(3..11), e.u16_at(11)) else {
+        return Verdict::Taken(Reject::Malformed);
+    };
+    let mut r = [0u8; 8];
+    r.copy_from_slice(rand);
+    let screen = critical_section::with(|cs| LTK_SCREEN.borrow(cs).get());
+    match screen {
+        Some(screen) if !screen(handle & 0x0fff, ediv, r) => Verdict::Taken(Reject::Smp),
         _ => Verdict::Deliver,
     }
 }
@@ -259,7 +289,15 @@ fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut [u8]
 /// Feeds one fragment of a frame of ours to the link's reassembler.
 fn reassemble(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut [u8]) {
     let cid = if a.first { BasicHeader::parse(a.data).map_or(0, |h| h.cid) } else { l.rx.cid() };
-    if let Ok(Some(frame)) = l.rx.push(a.first, a.data) {
+    let pushed = l.rx.push(a.first, a.data);
+    if let (Err(Drop::TooLong), true, CID_ATT, Some(&op)) = (&pushed, a.first, cid, a.data.get(HEADER)) {
+        // An ATT PDU longer than any MTU can't be kept, but a request still
+        // deserves its answer: its opcode alone reaches the server, which
+        // refuses it as Invalid PDU (a command is ignored).
+        let _ = l.att_in.push(&[op]);
+        *done = Some(Frame::Att);
+    }
+    if let Ok(Some(frame)) = pushed {
         if cid == CID_ATT {
             // Room was checked before the packet was read (`paused`).
             let _ = l.att_in.push(frame);

@@ -12,6 +12,7 @@
 pub mod bonds;
 #[cfg(not(test))]
 pub mod link;
+pub mod ltk;
 #[cfg(not(test))]
 pub mod policy;
 pub mod record;
