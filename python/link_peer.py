@@ -152,10 +152,123 @@ async def client(tty: str, address: str) -> None:
         await connection.disconnect()
 
 
+class RawHost:
+    """The least a host can be: H4 bytes on a controller's tty, no stack at all."""
+
+    def __init__(self, tty: str) -> None:
+        import os
+        import termios
+        import tty as ttymod
+
+        self.fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+        ttymod.setraw(self.fd)
+        termios.tcflush(self.fd, termios.TCIOFLUSH)
+        self.buf = b''
+
+    def send(self, data: bytes) -> None:
+        import os
+
+        while data:
+            data = data[os.write(self.fd, data):]
+
+    def command(self, opcode: int, params: bytes = b'') -> bytes:
+        """Sends an HCI command and returns its Command Complete's return parameters."""
+        self.send(bytes([1]) + opcode.to_bytes(2, 'little') + bytes([len(params)]) + params)
+        while True:
+            kind, body = self.packet()
+            if kind == 4 and body[0] == 0x0E and int.from_bytes(body[3:5], 'little') == opcode:
+                return body[5:]
+            if kind == 4 and body[0] == 0x0F and int.from_bytes(body[4:6], 'little') == opcode:
+                return body[2:3]
+
+    def packet(self, timeout: float = 10.0):
+        """The next H4 packet: (kind, body)."""
+        import os
+        import select
+
+        while True:
+            got = self._parse()
+            if got:
+                return got
+            if not select.select([self.fd], [], [], timeout)[0]:
+                raise TimeoutError('controller silent')
+            self.buf += os.read(self.fd, 65536)
+
+    def _parse(self):
+        b = self.buf
+        if not b:
+            return None
+        head = {2: 4, 4: 2}[b[0]]
+        if len(b) < 1 + head:
+            return None
+        n = int.from_bytes(b[3:5], 'little') if b[0] == 2 else b[2]
+        if len(b) < 1 + head + n:
+            return None
+        self.buf = b[1 + head + n:]
+        return b[0], b[1:1 + head + n]
+
+
+def raw(tty_a: str, tty_b: str, address_a: str) -> None:
+    """The link's own capacity: A sends ACL packets of the controller's full size to B as
+    fast as A's buffers come back, B counts what arrives; printed as payload bytes/s."""
+    a, b = RawHost(tty_a), RawHost(tty_b)
+    for h in (a, b):
+        h.command(0x0C03)  # Reset
+    size_total = a.command(0x2002)  # LE Read Buffer Size
+    acl_len, credits = int.from_bytes(size_total[1:3], 'little'), size_total[3]
+    # A advertises (ADV_IND, 20 ms), B connects to it.
+    a.command(0x2006, (32).to_bytes(2, 'little') * 2 + bytes([0, 0, 0]) + bytes(6) + bytes([7, 0]))
+    a.command(0x200A, b'\x01')
+    peer = bytes(reversed(bytes.fromhex(address_a.replace(':', ''))))
+    b.command(0x200D, (16).to_bytes(2, 'little') * 2 + b'\x00\x00' + peer + b'\x00'
+              + (24).to_bytes(2, 'little') * 2 + b'\x00\x00' + (400).to_bytes(2, 'little') + b'\x00\x00' * 2)
+    handle = None
+    while handle is None:
+        kind, body = a.packet()
+        if kind == 4 and body[0] == 0x3E and body[2] == 0x01 and body[3] == 0:
+            handle = int.from_bytes(body[4:6], 'little')
+    # Each packet one whole L2CAP frame on a channel nobody serves (the controllers check frames).
+    payload = (acl_len - 4).to_bytes(2, 'little') + (0x3F).to_bytes(2, 'little') + bytes(acl_len - 4)
+    header = bytes([2]) + (handle | 0x0000).to_bytes(2, 'little') + acl_len.to_bytes(2, 'little')
+    packet = header + payload
+    total, received, t0 = 4000, 0, None
+    sent = 0
+    import os
+    import select
+    while received < total * acl_len:
+        while credits and sent < total:
+            a.send(packet)
+            credits -= 1
+            sent += 1
+        ready = select.select([a.fd, b.fd], [], [], 10)[0]
+        if not ready:
+            raise TimeoutError('link stalled')
+        if a.fd in ready:
+            a.buf += os.read(a.fd, 65536)
+            while (got := a._parse()) is not None:
+                kind, body = got
+                if kind == 4 and body[0] == 0x13:  # Number Of Completed Packets
+                    for i in range(body[2]):
+                        credits += int.from_bytes(body[5 + 4 * i:7 + 4 * i], 'little')
+        if b.fd in ready:
+            b.buf += os.read(b.fd, 65536)
+            while (got := b._parse()) is not None:
+                kind, body = got
+                if kind == 2:
+                    received += int.from_bytes(body[2:4], 'little')
+                    if t0 is None:
+                        t0 = time.monotonic()
+    rate = (received - acl_len) / (time.monotonic() - t0)
+    print(f'RESULT link_acl {rate:.1f}', flush=True)
+    print(f'RESULT link_acl_len {acl_len}', flush=True)
+
+
 def main() -> None:
     role, tty = sys.argv[1], sys.argv[2]
     if role == 'server':
         asyncio.run(server(tty))
+    elif role == 'raw':
+        raw(tty, sys.argv[3], sys.argv[4])
     else:
         asyncio.run(client(tty, sys.argv[3]))
 

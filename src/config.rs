@@ -53,8 +53,10 @@ pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
 /// Restarts after a host failure before the stack stays failed (until `active()`).
 pub const MAX_RECOVERIES: u8 = 3;
 /// Controller ACL buffers kept back from trouble-host for the backend's own ATT
-/// and L2CAP channel packets (at most half of what the controller has).
-pub const BACKEND_TX_BUFFERS: u8 = 8;
+/// and L2CAP channel packets (trouble keeps at least 4, or half of a controller
+/// with fewer than 8). Enough that the controller always has a packet of ours
+/// to send while completions travel back (Bumble's controller has 64).
+pub const BACKEND_TX_BUFFERS: u8 = 24;
 /// Largest ATT_MTU offered or accepted (NimBLE's maximum, which `config(mtu=)` allows).
 pub const ATT_MTU_MAX: u16 = 527;
 /// Largest ATT PDU accepted or sent.

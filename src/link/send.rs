@@ -16,6 +16,10 @@ use crate::l2cap::frame::{fragment_lens, BasicHeader, CID_ATT, HEADER};
 use crate::l2cap::{coc, wire};
 use crate::runtime::executor;
 
+/// Bytes of packets written to the port at once (at least one packet of the
+/// largest size the host builds).
+const SEND_BATCH: usize = if 512 > HCI_MAX_PACKET + 1 { 512 } else { HCI_MAX_PACKET + 1 };
+
 /// Largest frame taken from the channel table.
 const CHANNEL_FRAME_MAX: usize =
     if (L2CAP_MPS as usize) > wire::SIGNAL_MAX { L2CAP_MPS as usize } else { wire::SIGNAL_MAX };
@@ -81,18 +85,32 @@ async fn send(job: Job, frame: &[u8]) {
     let mut at = 0usize;
     let acl_len = critical_section::with(|cs| SHARE.borrow(cs).borrow().acl_len());
     let mut ok = true;
+    // Packets collect here and go to the port in one write while buffers are
+    // free: one system call for many small fragments, not one each.
+    let mut batch = [0u8; SEND_BATCH];
+    let mut used = 0usize;
     for (i, n) in fragment_lens(len, usize::from(acl_len)).enumerate() {
-        let mut pkt = [0u8; HCI_MAX_PACKET + 1];
+        let size = 1 + ACL_HEADER + n;
+        if used + size > batch.len() || !buffer_free() {
+            // Nothing waits unsent while the task waits for buffers to come back.
+            ok = flush(&batch[..used]);
+            used = 0;
+            if !ok {
+                break;
+            }
+        }
+        let pkt = &mut batch[used..used + size];
         pkt[0] = bt_hci::transport::PacketKind::AclData as u8;
         pkt[1..1 + ACL_HEADER].copy_from_slice(&Acl::header(handle, i == 0, n));
-        let body = 1 + ACL_HEADER;
-        let step = poll_fn(|_| fill(job, handle, at, &header, frame, &mut pkt[body..body + n])).await;
-        if matches!(step, Step::Gone) || port::write(&pkt[..body + n]).is_err() {
+        let step = poll_fn(|_| fill(job, handle, at, &header, frame, &mut pkt[1 + ACL_HEADER..])).await;
+        if matches!(step, Step::Gone) {
             ok = false;
             break;
         }
+        used += size;
         at += n;
     }
+    ok &= flush(&batch[..used]);
     critical_section::with(|cs| SHARE.borrow(cs).borrow_mut().release());
     if let (true, Job::Att { slot, gen, .. }) = (ok, job) {
         super::table::with_slot(slot, |l| {
@@ -103,6 +121,16 @@ async fn send(job: Job, frame: &[u8]) {
     }
     // trouble may be waiting to send on this link.
     executor::wake();
+}
+
+/// Writes collected packets to the port; false if it refused them.
+fn flush(packets: &[u8]) -> bool {
+    packets.is_empty() || port::write(packets).is_ok()
+}
+
+/// Whether one of the backend's controller buffers is free now.
+fn buffer_free() -> bool {
+    critical_section::with(|cs| SHARE.borrow(cs).borrow().free() > 0)
 }
 
 /// Waits until neither side is mid-frame on the link; false if it is gone.

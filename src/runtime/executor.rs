@@ -116,8 +116,9 @@ pub fn set_in_poll(v: bool) {
 /// Asks for the stack to be polled (again): from any thread or context,
 /// inside a poll or not.
 pub fn wake() {
-    NEEDS_POLL.store(true, Ordering::SeqCst);
-    if !IN_POLL.load(Ordering::SeqCst) {
+    // A wake already pending (its port wake-up not yet taken by a poll) covers this one.
+    let pending = NEEDS_POLL.swap(true, Ordering::SeqCst);
+    if !pending && !IN_POLL.load(Ordering::SeqCst) {
         super::port::wake();
     }
 }
