@@ -85,11 +85,16 @@ class BaseCharacteristic:
             raise ValueError("Not registered")
 
     def read(self):
-        self._check()
+        if self._value_handle is None:
+            return self._initial or b""
         return ble.gatts_read(self._value_handle)
 
     def write(self, data, send_update=False):
-        self._check()
+        if self._value_handle is None:
+            # As upstream: kept, and written when the services are registered
+            # (no client can be subscribed before that, so there is no update).
+            self._initial = data
+            return
         ble.gatts_write(self._value_handle, data, send_update)
 
     def on_read(self, connection):
