@@ -30,6 +30,7 @@ void mp_trouble_port_wait_ms(uint32_t ms);
 // Optional (glue.c has defaults for ports without file descriptors): a file
 // descriptor that is readable while any _trouble.Waker is set, so asyncio's
 // poll() can sleep on it; and its setting (true) or clearing (false).
+// Setting it may also come from the stack (when a delivery is scheduled).
 int mp_trouble_port_waker_fd(void);
 void mp_trouble_port_waker_signal(bool set);
 

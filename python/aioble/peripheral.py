@@ -9,7 +9,7 @@ from micropython import const
 import asyncio
 import struct
 
-from .core import ble, ensure_active, register_irq_handler, log_error
+from .core import ble, ensure_active, register_irq_handler, log_error, Flag
 from .device import Device, DeviceConnection, DeviceTimeout
 
 _IRQ_CENTRAL_CONNECT = const(1)
@@ -106,7 +106,7 @@ async def advertise(
 
     ensure_active()
     if _connect_event is None:
-        _connect_event = asyncio.ThreadSafeFlag()
+        _connect_event = Flag()
     _connect_event.clear()
     _incoming = None
     ble.gap_advertise(interval_us, adv_data=adv_data, resp_data=resp_data, connectable=connectable)

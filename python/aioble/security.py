@@ -16,7 +16,7 @@ import asyncio
 import binascii
 import json
 
-from .core import ble, register_irq_handler, log_error, log_warn
+from .core import ble, register_irq_handler, log_error, log_warn, Flag
 from .device import DeviceConnection
 
 _IRQ_ENCRYPTION_UPDATE = const(28)
@@ -168,7 +168,7 @@ async def pair(
 ):
     ble.config(bond=bond, le_secure=le_secure, mitm=mitm, io=io)
     with connection.timeout(timeout_ms):
-        connection._pair_event = asyncio.ThreadSafeFlag()
+        connection._pair_event = Flag()
         try:
             ble.gap_pair(connection._conn_handle)
             await connection._pair_event.wait()

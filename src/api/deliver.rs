@@ -54,12 +54,10 @@ fn deliver(e: Event<'_>) {
             Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
             Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
             Event::GattsWrite { handle, value_handle, data } => {
-                // The stack keeps serving while Python catches up, so later writes
-                // may have changed the value already; put this write's value back
-                // so `gatts_read` in the handler sees what this event is about, as
-                // with NimBLE, which runs the handler inside the write.
-                crate::gatt::serve::restore_written(value_handle, data);
-                sys::mp_bluetooth_gatts_on_write(handle, value_handle)
+                // `gatts_read` in the handler sees what this event is about.
+                crate::gatt::serve::deliver_write(value_handle, data, || {
+                    sys::mp_bluetooth_gatts_on_write(handle, value_handle)
+                });
             }
             Event::IndicateDone { handle, value_handle, status } => {
                 sys::mp_bluetooth_gatts_on_indicate_complete(handle, value_handle, status)

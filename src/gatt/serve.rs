@@ -1,7 +1,7 @@
 //! Serving one link's ATT requests: PDUs from the link's inbox through
 //! `att::server` against the shared database, responses into the link's
 //! send queue, events to Python. Values live in MicroPython's gatts db.
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use critical_section::{CriticalSection, Mutex};
 use heapless::Vec;
@@ -100,11 +100,24 @@ impl ValueStore for Values<'_> {
     }
 }
 
-/// Puts a written value back into MicroPython's db just before its
-/// GATTS_WRITE is delivered (Python thread; no allocation: a value never
-/// outgrows its buffer). Append buffers are left alone.
-pub fn restore_written(value_handle: u16, data: &[u8]) {
+/// Set while Python runs a GATTS_WRITE handler: the stack serves no PDU
+/// then, so no later write changes the value the handler reads (NimBLE runs
+/// the handler inside the write, which holds its host the same way).
+static IN_WRITE_HANDLER: Mutex<Cell<bool>> = Mutex::new(Cell::new(false));
+
+/// Whether inbound ATT must wait for Python's GATTS_WRITE handler.
+pub fn held(cs: CriticalSection<'_>) -> bool {
+    IN_WRITE_HANDLER.borrow(cs).get()
+}
+
+/// Runs Python's GATTS_WRITE handler `f` with this write's value back in
+/// MicroPython's db (later writes may have changed it while the event
+/// waited) and the stack's ATT serving held until it returns. Python
+/// thread; no allocation: a value never outgrows its buffer. Append
+/// buffers are left alone.
+pub fn deliver_write<R>(value_handle: u16, data: &[u8], f: impl FnOnce() -> R) -> R {
     critical_section::with(|cs| {
+        IN_WRITE_HANDLER.borrow(cs).set(true);
         if let Some(e) = entry(cs, value_handle) {
             if !e.append && !e.data.is_null() {
                 let n = data.len().min(e.data_alloc);
@@ -113,7 +126,12 @@ pub fn restore_written(value_handle: u16, data: &[u8]) {
                 e.data_len = n;
             }
         }
-    })
+    });
+    // The callback catches Python exceptions (it returns), so this runs.
+    let r = f();
+    critical_section::with(|cs| IN_WRITE_HANDLER.borrow(cs).set(false));
+    executor::wake();
+    r
 }
 
 /// The application's answers to GATTS_READ_REQUEST for the request being

@@ -117,7 +117,7 @@ impl Session {
                     let _ = answers.push((vh, serve::decision(result)));
                 }
                 l.att_in.front_len()?;
-                if !l.att_room(0) {
+                if !l.att_room(0) || critical_section::with(serve::held) {
                     return None;
                 }
                 let n = l.att_in.peek(0, &mut pdu);
@@ -249,7 +249,11 @@ async fn next_wake(conn: &Link, s: &Session, deadline: Option<Instant>) -> Wake 
         let pending = s.with(|l| {
             l.disconnect
                 || !l.security.is_empty()
-                || (!l.att_in.is_empty() && (!s.asking || l.answer.is_some()) && l.att_room(0) && events::has_room())
+                || (!l.att_in.is_empty()
+                    && (!s.asking || l.answer.is_some())
+                    && l.att_room(0)
+                    && events::has_room()
+                    && !critical_section::with(serve::held))
                 || s.client.has_work(l)
                 || l.indicating.is_some() != s.indication.is_some()
         });

@@ -433,7 +433,9 @@ impl Channels {
                 }
             }
             Signal::DisconnectReq { dcid, scid } => {
-                match self.index(handle, dcid).filter(|&i| self.chans[i].peer_cid == scid) {
+                // A channel already closed (kept for unread data) is not closed again.
+                let live = |c: &Channel| c.peer_cid == scid && c.state != State::Draining;
+                match self.index(handle, dcid).filter(|&i| live(&self.chans[i])) {
                     Some(i) => {
                         self.signal(handle, ident, Signal::DisconnectRsp { dcid, scid });
                         self.finish(i, 0, sink);
@@ -464,7 +466,13 @@ impl Channels {
         if !CID_DYNAMIC.contains(&scid) {
             return Err(result::INVALID_SOURCE_CID);
         }
-        if self.chans.iter().any(|c| c.state != State::Free && c.handle == handle && c.peer_cid == scid) {
+        // A closed channel kept only for its unread data no longer holds the
+        // peer's id: the peer may (and trouble-based peers do) hand it out again.
+        if self
+            .chans
+            .iter()
+            .any(|c| !matches!(c.state, State::Free | State::Draining) && c.handle == handle && c.peer_cid == scid)
+        {
             return Err(result::SOURCE_CID_IN_USE);
         }
         if mtu < MIN_MTU || !(MIN_MTU..=65533).contains(&mps) {

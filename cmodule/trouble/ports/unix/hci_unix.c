@@ -188,6 +188,8 @@ static void *poll_thread(void *arg) {
 }
 
 int mp_trouble_port_start(void) {
+    // Made here, on the Python thread, before the poll thread can signal it.
+    mp_trouble_port_waker_fd();
     wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd < 0) {
         return MP_ENOMEM;
@@ -240,8 +242,9 @@ void mp_trouble_port_nudge_python(void) {
     }
 }
 
-// One eventfd for every _trouble.Waker: readable while one is set (a
-// spurious wake-up of another waiter costs it one more check).
+// One eventfd for every _trouble.Waker: readable while one is set, or a
+// delivery was scheduled (a spurious wake-up of a waiter costs it one more
+// check of its flag).
 static int waker_fd = -1;
 
 int mp_trouble_port_waker_fd(void) {
