@@ -12,9 +12,20 @@ pub const L2CAP_MPS: u16 = 247;
 /// Receive ring per channel. Its size is the credit window (bytes in flight),
 /// which decides throughput at a given latency; an SDU plus one K-frame must
 /// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS - 2`).
+#[cfg(not(target_os = "none"))]
 pub const L2CAP_RX_BYTES: usize = 16384;
+/// On a microcontroller RAM is scarce, and a window bigger than the application
+/// reads in its own timeouts only moves the wait to the end: MicroPython's
+/// perf_l2cap gives a receiver 1 s for all in flight, which a Cortex-M checking
+/// 16 KiB byte by byte in Python misses. 2 KiB still takes SDUs up to 1799 bytes.
+#[cfg(target_os = "none")]
+pub const L2CAP_RX_BYTES: usize = 2048;
 /// Send queue per channel: SDUs queued by `l2cap_send` before it reports a stall.
+#[cfg(not(target_os = "none"))]
 pub const L2CAP_TX_BYTES: usize = 4096;
+/// As above, on a microcontroller.
+#[cfg(target_os = "none")]
+pub const L2CAP_TX_BYTES: usize = 2048;
 /// Signalling commands waiting to be sent.
 pub const L2CAP_OUTBOX: usize = 2 * L2CAP_CHANNELS + 4;
 /// How long a channel request may go unanswered before it fails (the spec's RTX allows 1–60 s).
