@@ -185,6 +185,8 @@ GDB_STATE = (
     "p 'mptrouble::att::bearer::LINKS'.inner.value.value.value[1].inbox.full",
     "p 'mptrouble::events::deliver::RING'.inner.value.value.value.len",
     'p delivery_scheduled',
+    "p 'mptrouble::gap::state::LINKS'.inner.value.value.value",
+    # trouble-host's connection table: state, handle and how many holders each entry has.
 )
 
 
@@ -193,13 +195,13 @@ def gdb_state(pid: int, timeout: float = 60) -> str:
     cmd = ['gdb', '-batch', '-nx', '-p', str(pid), '-ex', 'set print pretty off']
     for expr in GDB_STATE:
         cmd += ['-ex', f'echo {expr}\\n', '-ex', expr]
-    cmd += ['-ex', 'thread apply all bt 14']
+    cmd += ['-ex', f'source {HERE / "gdb_trouble.py"}', '-ex', 'thread apply all bt 14']
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except (subprocess.TimeoutExpired, FileNotFoundError) as e:
         return f'(gdb: {e})'
     keep = [ln[:400] for ln in r.stdout.splitlines()
-            if ln.startswith(('#', 'Thread', '$', 'p ')) and 'New LWP' not in ln]
+            if ln.startswith(('#', 'Thread', '$', 'p ', 'trouble ')) and 'New LWP' not in ln]
     return '\n'.join(keep)
 
 

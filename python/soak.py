@@ -89,12 +89,19 @@ class Soak:
                     self.say(f'{fw.name} DIED ({signal_name(fw.proc.returncode)})\n' + fw.report())
         return ok
 
-    async def wait_ok(self, fw: Firmware, since: int, timeout: float, progress: str = '', skip: int = 0):
+    async def wait_ok(self, fw: Firmware, since: int, timeout: float, progress: str = '', skip: int = 0,
+                      silence: float | None = None):
         """The first OK/ERR line at index >= since after `skip` others (a function's return),
-        showing progress lines."""
+        showing progress lines. With `silence`, that long without a line is a hang."""
         deadline = time.monotonic() + timeout
         shown = since
+        heard = time.monotonic()
         while time.monotonic() < deadline:
+            if len(fw.lines) > shown:
+                heard = time.monotonic()
+            elif silence and time.monotonic() - heard > silence:
+                state = await asyncio.to_thread(gdb_state, fw.proc.pid)
+                raise AssertionError(f'{fw.name}: silent for {silence:.0f} s (hung)\n{state}\n{fw.report()}')
             for i in range(shown, len(fw.lines)):
                 line = fw.lines[i]
                 if line.startswith(('OK ', 'ERR ')) and skip:
@@ -115,7 +122,8 @@ class Soak:
     async def run(self) -> int:
         a = self.args
         work = Path(a.workdir or tempfile.mkdtemp(prefix='soak-'))
-        async with VirtualRadio(count=2, latency_ms=a.latency_ms) as radio:
+        async with VirtualRadio(count=2, latency_ms=a.latency_ms, btsnoop_dir=a.btsnoop_dir) as radio:
+            self.radio = radio
             p = Firmware(AGENT, radio.endpoints[0], 'P', cwd=str(work), core=True, binary=a.micropython)
             c = Firmware(AGENT, radio.endpoints[1], 'C', cwd=str(work), core=True, binary=a.micropython)
             try:
@@ -140,7 +148,9 @@ class Soak:
             except AssertionError as e:
                 self.failures.append(str(e).splitlines()[0])
                 self.say(f'FAILED: {e}')
-                self.alive(p, c)
+                if self.alive(p, c) and 'hung' in str(e):
+                    for fw in (p, c):
+                        self.say(f'{fw.name} state (gdb):\n' + await asyncio.to_thread(gdb_state, fw.proc.pid))
             finally:
                 for fw in (p, c):
                     await fw.stop()
@@ -164,20 +174,33 @@ class Soak:
         sp, sc = len(p.lines), len(c.lines)
         await p.send(f'cycles_server({n})')
         await c.send(f'cycles_client({n})')
-        rc = await self.wait_ok(c, sc, 5 * n + 60, progress='CYCLES')
+        rc = await self.wait_ok(c, sc, 5 * n + 60, progress=('CYCLES', 'FAIL'), silence=60)
         rp = await self.wait_ok(p, sp, 30)
         dt = time.monotonic() - t
         self.say(f'cycles: central {rc["cycles"]} ({rc["failed"]} failed), peripheral saw {rp["cycles"]} '
                  f'disconnects ({rp["adv_errors"]} advertising errors) in {dt:.0f} s')
-        if rc['failed'] or rp['cycles'] != n or rp['adv_errors']:
+        if rc['failed'] or rc['cycles'] != n or rp['cycles'] != n or rp['adv_errors']:
             self.failures.append(f'cycles: {rc["failed"]} failed {rc["failures"][:5]}, peripheral saw '
                                  f'{rp["cycles"]}, advertising errors {rp["adv_errors"]}')
 
     async def stream(self, p: Firmware, c: Firmware) -> None:
         a = self.args
         self.say(f'phase 2: notifications plus L2CAP streaming for {a.minutes:g} min, random drops')
-        await p.send('loop()')
-        await c.send('loop()')
+        rates = f'{a.notify_ms}, {a.sdu_max}, {a.sends_per_step}'
+        start = {}
+        for fw in (p, c):
+            start[fw.name] = len(fw.lines)
+            await fw.send(f'loop({rates})')
+        sent = {'P': 0, 'C': 0}  # commands sent to each loop: each answers one OK/ERR line
+
+        def ended(fw):
+            # One more OK/ERR line than commands answered: loop() itself returned or raised.
+            answers = [ln for ln in fw.lines[start[fw.name]:] if ln.startswith(('OK ', 'ERR '))]
+            return answers[-1] if len(answers) > sent[fw.name] else None
+
+        async def ask(fw, expr):
+            sent[fw.name] += 1
+            return await fw.call(expr, timeout=10)
         end = time.monotonic() + a.minutes * 60
         next_drop = time.monotonic() + self.rng.uniform(a.drop_min_s, a.drop_max_s)
         next_status = time.monotonic() + 10
@@ -190,19 +213,27 @@ class Soak:
             now = time.monotonic()
             if now >= next_drop:
                 side = self.rng.choice((p, c))
-                if await side.call('drop()', timeout=10):
+                if await ask(side, 'drop()'):
                     drops += 1
                 next_drop = now + self.rng.uniform(a.drop_min_s, a.drop_max_s)
             if now >= next_status:
                 next_status = now + 10
-                sp_ = await p.call('status()', timeout=10)
-                sc_ = await c.call('status()', timeout=10)
+                for fw in (p, c):
+                    if line := ended(fw):
+                        self.failures.append(f'{fw.name} loop() ended: {line}')
+                        self.say(f'{fw.name} loop() ended: {line}\n{fw.report()}')
+                        return
+                sp_ = await ask(p, 'status()')
+                sc_ = await ask(c, 'status()')
                 self.say(f'notified {sp_["seq"]}, stream sent {sc_["tx"]} B, received {sp_["rx"]} B, '
                          f'drops {drops}, RSS P {rss_kib(p.proc.pid)} KiB C {rss_kib(c.proc.pid)} KiB, '
                          f'heap P {sp_["mem"]} C {sc_["mem"]}')
                 # What each end received (events, stream bytes): a sender's count can go on
                 # rising while nothing arrives.
                 now_progress = (sp_['rx'], sp_['events'], sc_['events'])
+                if self.args.verbose:
+                    adv = [(getattr(ctl.le_legacy_advertiser, 'enabled', None), [(str(a), c.handle) for a, c in ctl.le_connections.items()], str(getattr(ctl, 'pending_le_connection', None))[:300], getattr(ctl, 'connect_in_flight', None), getattr(ctl, 'le_scan_enable', None)) for ctl in self.radio.controllers]
+                    self.say(f'P {sp_}\n         C {sc_}\n         controllers advertising: {adv}')
                 if now_progress != progress:
                     progress, since = now_progress, now
                 elif now - since >= self.args.stall_s:
@@ -288,10 +319,15 @@ def main(argv=None) -> int:
     ap.add_argument('--seed', type=lambda s: int(s, 0), default=None, help='drop schedule (default: clock)')
     ap.add_argument('--drop-min-s', type=float, default=2.0)
     ap.add_argument('--drop-max-s', type=float, default=20.0)
+    ap.add_argument('--notify-ms', type=int, default=2, help='the peripheral notifies this often (0: never)')
+    ap.add_argument('--sdu-max', type=int, default=480, help='largest L2CAP SDU payload in bytes (0: no L2CAP)')
+    ap.add_argument('--sends-per-step', type=int, default=4, help='L2CAP sends per loop step of the central')
     ap.add_argument('--stall-s', type=float, default=30.0, help='no progress this long ends phase 2 as a failure')
     ap.add_argument('--latency-ms', type=float, default=5.0)
     ap.add_argument('--micropython', default=str(FIRMWARE))
     ap.add_argument('--workdir', help='keep the working directory (core files) here')
+    ap.add_argument('--btsnoop-dir', help='write each controller\'s HCI traffic here (btsnoop)')
+    ap.add_argument('-v', '--verbose', action='store_true', help='show both ends\' state when nothing moves')
     args = ap.parse_args(argv)
     args.micropython = str(Path(args.micropython).resolve())  # the instances run in another directory
     if args.seed is None:
