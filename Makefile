@@ -27,8 +27,8 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware firmware-qemu run-qemu demo-qemu test test-repeat demo demo-phone \
-	example bench size thumb clean
+.PHONY: all deps micropython venv firmware firmware-qemu firmware-tool run-qemu demo-qemu test \
+	test-repeat soak apifuzz demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -94,6 +94,24 @@ run-qemu: deps micropython venv firmware-qemu
 demo-qemu: deps micropython venv firmware firmware-qemu
 	build/venv/bin/python python/demo.py --qemu $(QEMU_BOARD)
 
+# The firmware built for a debugging tool, beside the normal one, at build/unix-$(TOOL)/micropython:
+#   TOOL=debug  unstripped, with debug info (C and Rust): gdb on a core file, valgrind
+#   TOOL=asan   AddressSanitizer and UBSan on the C side     TOOL=tsan  ThreadSanitizer (C side)
+# Same optimisation as `make firmware`, so timing stays close. Use: python/apifuzz.py --micropython ...
+TOOL ?= debug
+TOOL_CFLAGS_debug := -g
+TOOL_CFLAGS_asan := -g -fno-omit-frame-pointer -fsanitize=address,undefined
+TOOL_CFLAGS_tsan := -g -fsanitize=thread
+firmware-tool: micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	CARGO_PROFILE_RELEASE_DEBUG=true $(MAKE) -C $(MPY)/ports/unix -j$(JOBS) \
+		VARIANT_DIR=$(VARIANT_DIR) \
+		FROZEN_MANIFEST=$(FROZEN_MANIFEST) \
+		BUILD=$(CURDIR)/build/unix-$(TOOL)-obj STRIP= \
+		CFLAGS_EXTRA="$(TOOL_CFLAGS_$(TOOL))" LDFLAGS_EXTRA="$(filter -fsanitize=%,$(TOOL_CFLAGS_$(TOOL)))" \
+		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
+	install -D -m 755 build/unix-$(TOOL)-obj/micropython build/unix-$(TOOL)/micropython
+
 # Every test: Rust unit tests, the thumb builds, then one pytest run over the
 # virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
 # upstream ones and ours), so the last line is pytest's summary.
@@ -115,6 +133,23 @@ test-repeat: deps micropython venv firmware $(if $(QEMU),firmware-qemu)
 	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
 		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY)) \
 		$(if $(QEMU),--qemu $(QEMU) --qemu-board $(QEMU_BOARD))
+
+# Long runs (issue 12, E and F): the soak (SOAK_CYCLES connect/disconnect cycles, then
+# SOAK_MIN minutes of notifications plus L2CAP streaming with random link drops), then
+# APIFUZZ_RUNS runs of the API fuzz (APIFUZZ_S seconds each). Fails if either fails.
+SOAK_CYCLES ?= 1000
+SOAK_MIN ?= 10
+APIFUZZ_RUNS ?= 75
+APIFUZZ_S ?= 8
+soak: deps micropython venv firmware
+	build/venv/bin/python python/soak.py --cycles $(SOAK_CYCLES) --minutes $(SOAK_MIN); s=$$?; \
+	build/venv/bin/python python/apifuzz.py --runs $(APIFUZZ_RUNS) --seconds $(APIFUZZ_S); f=$$?; \
+	test $$s = 0 && test $$f = 0
+
+# Only the API fuzz: make apifuzz APIFUZZ_RUNS=10 [APIFUZZ_S=8] [APIFUZZ_ARGS='--master-seed 0x1234']
+APIFUZZ_ARGS ?=
+apifuzz: deps micropython venv firmware
+	build/venv/bin/python python/apifuzz.py --runs $(APIFUZZ_RUNS) --seconds $(APIFUZZ_S) $(APIFUZZ_ARGS)
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.
