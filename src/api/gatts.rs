@@ -149,6 +149,12 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
 pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append: bool) -> i32 {
     errno((|| {
         ready()?;
+        // A negative length arrives as a huge one, whose block count overflows in
+        // gc_realloc; a zero length frees the value but fails the resize, leaving
+        // the db pointing at freed memory. Both are refused before the db sees them.
+        if len == 0 || len > i32::MAX as usize {
+            return Err(sys::MP_EINVAL as i32);
+        }
         // SAFETY: MicroPython's own db; it reallocates under the backend lock,
         // which the stack holds whenever it touches a value.
         match unsafe { sys::mp_bluetooth_gatts_db_resize(sys::mp_trouble_gatts_db(), handle, len, append) } {

@@ -37,16 +37,25 @@ fn errno(r: Result<(), i32>) -> i32 {
 /// Waits (bounded) until the stack has carried out request `seq`; the stack
 /// runs meanwhile (on unix in its thread, elsewhere from the wait itself).
 fn await_ack(ack: &crate::gap::state::Ack, seq: u32) -> Result<(), i32> {
-    let mut waited = 0;
-    loop {
-        if let Some(e) = ack.result(seq) {
-            return if e == 0 { Ok(()) } else { Err(e) };
-        }
-        if stack::phase() != Phase::Ready || waited >= crate::config::REQUEST_TIMEOUT_MS {
-            return Err(sys::MP_ETIMEDOUT as i32);
-        }
-        crate::runtime::port::wait_ms(1);
-        waited += 1;
+    let mut result = None;
+    wait_while(crate::config::REQUEST_TIMEOUT_MS, 1, || {
+        result = ack.result(seq);
+        result.is_none() && stack::phase() == Phase::Ready
+    });
+    match result {
+        Some(0) => Ok(()),
+        Some(e) => Err(e),
+        None => Err(sys::MP_ETIMEDOUT as i32),
+    }
+}
+
+/// Waits in `step_ms` steps while `busy()` holds, for at most `limit_ms`.
+/// Measured in time, not in steps: each wait also runs the scheduler's IRQ
+/// handlers, which can take far longer than the step asked for.
+fn wait_while(limit_ms: u32, step_ms: u32, mut busy: impl FnMut() -> bool) {
+    let deadline = embassy_time_driver::now() + u64::from(limit_ms) * 1000;
+    while busy() && embassy_time_driver::now() < deadline {
+        crate::runtime::port::wait_ms(step_ms);
     }
 }
 

@@ -67,11 +67,7 @@ fn init(fresh: bool) -> i32 {
         shutdown();
         return r;
     }
-    let mut waited = 0;
-    while stack::phase() == Phase::Starting && waited < STARTUP_TIMEOUT_MS {
-        port::wait_ms(10);
-        waited += 10;
-    }
+    super::wait_while(STARTUP_TIMEOUT_MS, 10, || stack::phase() == Phase::Starting);
     if stack::phase() != Phase::Ready {
         shutdown();
         return sys::MP_ETIMEDOUT as i32;
@@ -96,11 +92,7 @@ pub extern "C" fn mp_bluetooth_deinit() {
         let _ = super::gap::mp_bluetooth_gap_scan_stop();
         crate::link::each(|_, l| l.disconnect = true);
         super::kick();
-        let mut waited = 0;
-        while crate::link::count() > 0 && waited < SHUTDOWN_TIMEOUT_MS {
-            port::wait_ms(10);
-            waited += 10;
-        }
+        super::wait_while(SHUTDOWN_TIMEOUT_MS, 10, || crate::link::count() > 0);
     }
     shutdown();
 }
