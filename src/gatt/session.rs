@@ -35,6 +35,9 @@ enum Wake {
     /// Work in the link's state (PDUs, requests, answers, security, disconnect).
     Work,
     Timeout,
+    /// The link's state says it closed (trouble-host's per-link event queue is
+    /// two deep and can drop the Disconnected event behind others).
+    Closed,
 }
 
 /// The session's own state across awaits.
@@ -59,7 +62,7 @@ pub async fn run(conn: &Link, slot: usize, gen: u16) {
     loop {
         let deadline = [s.indication.map(|(_, at)| at), s.client.deadline()].into_iter().flatten().min();
         match next_wake(conn, &s, deadline).await {
-            Wake::Link(ConnectionEvent::Disconnected { .. }) => break,
+            Wake::Link(ConnectionEvent::Disconnected { .. }) | Wake::Closed => break,
             Wake::Link(ConnectionEvent::ConnectionParamsUpdated {
                 conn_interval,
                 peripheral_latency,
@@ -257,16 +260,15 @@ async fn next_wake(conn: &Link, s: &Session, deadline: Option<Instant>) -> Wake 
                 || s.client.has_work(l)
                 || l.indicating.is_some() != s.indication.is_some()
         });
-        // A link the controller closed: its Disconnected event follows.
-        if pending == Some(true) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        match pending {
+            Some(true) => Poll::Ready(Wake::Work),
+            Some(false) => Poll::Pending,
+            None => Poll::Ready(Wake::Closed),
         }
     });
     match select3(conn.next(), work, timer).await {
         Either3::First(e) => Wake::Link(e),
-        Either3::Second(()) => Wake::Work,
+        Either3::Second(w) => w,
         Either3::Third(()) => Wake::Timeout,
     }
 }
