@@ -53,9 +53,9 @@ fn deliver(e: Event<'_>) {
             ),
             Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
             Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
-            Event::GattsWrite { handle, value_handle, data } => {
+            Event::GattsWrite { handle, value_handle, app_writes, data } => {
                 // `gatts_read` in the handler sees what this event is about.
-                crate::gatt::serve::deliver_write(value_handle, data, || {
+                crate::gatt::serve::deliver_write(value_handle, app_writes, data, || {
                     sys::mp_bluetooth_gatts_on_write(handle, value_handle)
                 });
             }

@@ -134,7 +134,7 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
         // SAFETY: MicroPython's own db (it takes the backend lock itself) and
         // the data argument's buffer from modbluetooth.c.
         match unsafe { sys::mp_bluetooth_gatts_db_write(sys::mp_trouble_gatts_db(), handle, value, len) } {
-            0 => {}
+            0 => crate::gatt::serve::app_wrote(),
             e => return Err(e),
         }
         if send_update {
@@ -158,7 +158,10 @@ pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append:
         // SAFETY: MicroPython's own db; it reallocates under the backend lock,
         // which the stack holds whenever it touches a value.
         match unsafe { sys::mp_bluetooth_gatts_db_resize(sys::mp_trouble_gatts_db(), handle, len, append) } {
-            0 => Ok(()),
+            0 => {
+                crate::gatt::serve::app_wrote();
+                Ok(())
+            }
             e => Err(e),
         }
     })())

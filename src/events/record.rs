@@ -20,7 +20,8 @@ pub enum Event<'a> {
     /// MTU_EXCHANGED.
     MtuExchanged { handle: u16, mtu: u16 },
     /// GATTS_WRITE, with the value as written (see `deliver`).
-    GattsWrite { handle: u16, value_handle: u16, data: &'a [u8] },
+    /// `app_writes`: the application's `gatts_write` count when the stack stored `data`.
+    GattsWrite { handle: u16, value_handle: u16, app_writes: u16, data: &'a [u8] },
     /// GATTS_INDICATE_DONE.
     IndicateDone { handle: u16, value_handle: u16, status: u8 },
     /// GATTC_SERVICE_RESULT.
@@ -140,10 +141,11 @@ impl<'a> Event<'a> {
                 w.u16(handle)?;
                 w.u16(mtu)?;
             }
-            Event::GattsWrite { handle, value_handle, data } => {
+            Event::GattsWrite { handle, value_handle, app_writes, data } => {
                 w.u8(6)?;
                 w.u16(handle)?;
                 w.u16(value_handle)?;
+                w.u16(app_writes)?;
                 w.data(data)?;
             }
             Event::IndicateDone { handle, value_handle, status } => {
@@ -248,7 +250,7 @@ impl<'a> Event<'a> {
             },
             4 => Event::ScanDone,
             5 => Event::MtuExchanged { handle: r.u16()?, mtu: r.u16()? },
-            6 => Event::GattsWrite { handle: r.u16()?, value_handle: r.u16()?, data: r.data()? },
+            6 => Event::GattsWrite { handle: r.u16()?, value_handle: r.u16()?, app_writes: r.u16()?, data: r.data()? },
             7 => Event::IndicateDone { handle: r.u16()?, value_handle: r.u16()?, status: r.u8()? },
             8 => Event::Service { handle: r.u16()?, start: r.u16()?, end: r.u16()?, uuid: r.uuid()? },
             9 => Event::Characteristic {
@@ -302,7 +304,7 @@ mod tests {
             Event::ScanResult { addr_type: 0, addr: [9; 6], adv_type: 4, rssi: -60, data: &data },
             Event::ScanDone,
             Event::MtuExchanged { handle: 1, mtu: 185 },
-            Event::GattsWrite { handle: 1, value_handle: 12, data: &data },
+            Event::GattsWrite { handle: 1, value_handle: 12, app_writes: 7, data: &data },
             Event::IndicateDone { handle: 1, value_handle: 12, status: 13 },
             Event::Service { handle: 1, start: 10, end: 20, uuid },
             Event::Characteristic {

@@ -105,20 +105,34 @@ impl ValueStore for Values<'_> {
 /// the handler inside the write, which holds its host the same way).
 static IN_WRITE_HANDLER: Mutex<Cell<bool>> = Mutex::new(Cell::new(false));
 
+/// How many values the application wrote (`gatts_write`, `gatts_set_buffer`),
+/// wrapping: a peer's write is put back for its handler only if the
+/// application wrote nothing after the stack stored it.
+static APP_WRITES: Mutex<Cell<u16>> = Mutex::new(Cell::new(0));
+
+/// The application wrote a value (Python thread).
+pub fn app_wrote() {
+    critical_section::with(|cs| {
+        let n = APP_WRITES.borrow(cs);
+        n.set(n.get().wrapping_add(1));
+    });
+}
+
 /// Whether inbound ATT must wait for Python's GATTS_WRITE handler.
 pub fn held(cs: CriticalSection<'_>) -> bool {
     IN_WRITE_HANDLER.borrow(cs).get()
 }
 
 /// Runs Python's GATTS_WRITE handler `f` with this write's value back in
-/// MicroPython's db (later writes may have changed it while the event
-/// waited) and the stack's ATT serving held until it returns. Python
-/// thread; no allocation: a value never outgrows its buffer. Append
-/// buffers are left alone.
-pub fn deliver_write<R>(value_handle: u16, data: &[u8], f: impl FnOnce() -> R) -> R {
+/// MicroPython's db (later writes by the peer may have changed it while the
+/// event waited; a value the application wrote since stays) and the stack's
+/// ATT serving held until it returns. Python thread; no allocation: a value
+/// never outgrows its buffer. Append buffers are left alone.
+pub fn deliver_write<R>(value_handle: u16, app_writes: u16, data: &[u8], f: impl FnOnce() -> R) -> R {
     critical_section::with(|cs| {
         IN_WRITE_HANDLER.borrow(cs).set(true);
-        if let Some(e) = entry(cs, value_handle) {
+        let untouched = APP_WRITES.borrow(cs).get() == app_writes;
+        if let Some(e) = entry(cs, value_handle).filter(|_| untouched) {
             if !e.append && !e.data.is_null() {
                 let n = data.len().min(e.data_alloc);
                 // SAFETY: n <= data_alloc; see `entry`.
@@ -201,12 +215,13 @@ pub fn serve(l: &mut LinkState, security: Security, pdu: &[u8], answers: &Answer
     let mut hooks = ToPython { handle, confirmed: false, answers, written: Vec::new() };
     let outcome = critical_section::with(|cs| {
         let mut values = Values::current(cs);
+        let app_writes = APP_WRITES.borrow(cs).get();
         let db = DATABASE.borrow(cs).borrow();
         let outcome = server::handle_request(&db, &mut values, &mut l.server, security, &mut hooks, pdu, &mut out);
         for &vh in hooks.written.iter() {
             // Append buffers collect writes; Python reads the whole of them.
             let data = if entry(cs, vh).is_some_and(|e| e.append) { &[][..] } else { values.value(vh) };
-            events::push(events::Event::GattsWrite { handle, value_handle: vh, data });
+            events::push(events::Event::GattsWrite { handle, value_handle: vh, app_writes, data });
         }
         outcome
     });
