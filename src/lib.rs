@@ -6,7 +6,12 @@
 //! keeps malformed controller input away from trouble), `runtime` (executor,
 //! time driver, critical section on MicroPython primitives). Wire formats are
 //! pure functions and are unit-tested on the host.
-#![cfg_attr(not(test), no_std)]
+//!
+//! Under `cfg(fuzzing)` (set by cargo-fuzz for the crates in `fuzz/`) only the
+//! pure modules are built, as for unit tests: nothing that needs MicroPython's
+//! bindings, and with std (cargo builds the staticlib too, which then needs
+//! std's panic handler).
+#![cfg_attr(not(any(test, fuzzing)), no_std)]
 
 pub mod address;
 pub mod att;
@@ -17,22 +22,22 @@ pub mod l2cap;
 #[cfg(test)]
 mod testutil;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod api;
 pub mod events;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod gap;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod privacy;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod runtime;
 pub mod security;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod stack;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod sys;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // Never expected: input is validated before it reaches code that could
@@ -45,6 +50,6 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 
 /// Referenced by the precompiled `core` of hosted targets even with
 /// `panic = "abort"`; never called, since nothing unwinds.
-#[cfg(all(not(test), target_os = "linux"))]
+#[cfg(all(not(any(test, fuzzing)), target_os = "linux"))]
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}

@@ -8,9 +8,9 @@
 pub mod record;
 pub mod ring;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod deliver;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub use deliver::{clear, has_room, pending, push};
 
 pub use record::Event;

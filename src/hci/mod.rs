@@ -4,5 +4,5 @@ pub mod filter;
 #[cfg(test)]
 mod fuzz;
 pub mod h4;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod transport;

@@ -5,7 +5,7 @@
 //! trouble-host never sees them. `channels` is the state machine, `wire` the
 //! signalling formats, `rx`/`tx` a channel's buffers.
 #![warn(missing_docs)]
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod bearer;
 pub mod channels;
 #[cfg(test)]

@@ -7,11 +7,11 @@
 //! events into MicroPython's IRQs and restores bonds when the stack starts.
 // Every public item carries a doc line (a project rule); the lint keeps it that way.
 #![warn(missing_docs)]
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod bonds;
 pub mod gate;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod link;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod policy;
 pub mod record;
