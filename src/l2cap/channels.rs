@@ -433,7 +433,9 @@ impl Channels {
                 }
             }
             Signal::DisconnectReq { dcid, scid } => {
-                match self.index(handle, dcid).filter(|&i| self.chans[i].peer_cid == scid) {
+                // A draining channel is closed already: a repeated request names no channel.
+                let live = |c: &Channel| c.peer_cid == scid && c.state != State::Draining;
+                match self.index(handle, dcid).filter(|&i| live(&self.chans[i])) {
                     Some(i) => {
                         self.signal(handle, ident, Signal::DisconnectRsp { dcid, scid });
                         self.finish(i, 0, sink);
