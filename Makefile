@@ -26,7 +26,7 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test test-repeat demo demo-phone example bench size thumb clean
+.PHONY: all deps micropython venv firmware test test-repeat fuzz fuzz-build demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -74,6 +74,7 @@ firmware: micropython
 # upstream ones and ours), so the last line is pytest's summary.
 test: deps micropython venv firmware
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
+	$(MAKE) fuzz FUZZ_S=5
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
 
@@ -85,6 +86,32 @@ BUSY ?= 0
 test-repeat: deps micropython venv firmware
 	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
 		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY))
+
+# Coverage-guided fuzzing of the parsers that take outside input (fuzz/, libFuzzer through
+# cargo-fuzz, installed pinned under build/tools): every target in turn, one worker, FUZZ_S
+# seconds each (or until FUZZ_RUNS executions); prints execs, coverage and crashes per target.
+#   make fuzz FUZZ_S=60 [FUZZ_RUNS=10000000] [FUZZ_ONLY=att_server,hci_h4] [FUZZ_SANITIZER=address]
+# The code under test is safe Rust, so no sanitizer by default (debug assertions and overflow
+# checks are on); AddressSanitizer needs nightly flags, which RUSTC_BOOTSTRAP=1 allows on stable.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_S ?= 60
+FUZZ_RUNS ?=
+FUZZ_ONLY ?=
+FUZZ_SANITIZER ?= none
+CARGO_FUZZ := build/tools/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	cargo install --locked --root build/tools -j$(JOBS) cargo-fuzz --version =$(CARGO_FUZZ_VERSION)
+
+fuzz-build: $(CARGO_FUZZ)
+	cargo fetch --locked --manifest-path fuzz/Cargo.toml
+	PATH=$(CURDIR)/build/tools/bin:$$PATH CARGO_BUILD_JOBS=$(JOBS) \
+		$(if $(filter-out none,$(FUZZ_SANITIZER)),RUSTC_BOOTSTRAP=1) \
+		cargo fuzz build -s $(FUZZ_SANITIZER)
+
+fuzz: fuzz-build
+	$(PYTHON) fuzz/run.py --seconds $(FUZZ_S) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) \
+		$(if $(FUZZ_ONLY),--only $(FUZZ_ONLY))
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.
