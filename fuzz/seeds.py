@@ -66,6 +66,8 @@ SEEDS = {
         # modes 2 and 3: raw report bytes behind the header.
         "raw_legacy": bytes([2, 1, 0, 0, 1, 2, 3, 4, 5, 6, len(AD)]) + AD + b"\xc8",
         "raw_legacy_two_claimed": bytes([2, 2, 0, 0, 1, 2, 3, 4, 5, 6, 3, 2, 1, 6, 0xc8]),
+        # Found by fuzzing: a report cut after its primary PHY panicked bt-hci inside the filter.
+        "regression_extended_cut": bytes([3, 1, 0x33, 0, 0, 0, 0, 0, 0, 0, 3, 0, 2]),
         "raw_extended": bytes([3, 1]) + u16(0x13) + bytes([0, 1, 2, 3, 4, 5, 6, 1, 0, 0xff, 0x7f, 0xc8]) + u16(0)
         + bytes([0, 0, 0, 0, 0, 0, 0, len(AD)]) + AD,
     },
@@ -129,6 +131,9 @@ SEEDS = {
         "long_read": u16(23) + u16(16) + u16(0) + bytes([3]) + bytes([3]) + c8(range(22)) + bytes([3]) + c8(range(22)) + bytes([3]) + c8([1, 2]),
         "long_write_echoed": u16(23) + u16(16) + u16(60) + bytes([4, 0]) + bytes([2, 2, 2, 2, 3]) + c8([]),
         "write_request": u16(23) + u16(16) + u16(10) + bytes([4, 0, 2]),
+        # Found by fuzzing: a value handle (0xfffa) far outside the range was reported.
+        "regression_value_handle": u16(23) + u16(1) + u16(20) + bytes([1, 2, 3]) + c8([7, 2, 0, 2, 0xfa, 0xff, 0xff, 0xd5])
+        + bytes([1]) + u16(3) + bytes([0x0a]),
         "exchange_mtu": u16(23) + u16(0) + u16(517) + bytes([5, 3]) + c8([0x00, 0x01]),
     },
     "l2cap_signal": {
@@ -150,6 +155,8 @@ SEEDS = {
         "we_connect_send_close": bytes([1, 7, 0]) + u16(200) + bytes([1, 0, 1, 1, 0]) + u16(100) + u16(100) + u16(3) + bytes([0, 1])
         + bytes([1, 8, 0]) + u16(300) + bytes([1, 10, 0, 0]) + bytes([1, 11]) + u16(5000),
         "timeout": bytes([0, 7, 1]) + u16(100) + bytes([0, 11]) + u16(0xffff) + bytes([0, 11]) + u16(0xffff),
+        # Found by fuzzing: a repeated Disconnect Request closed a draining channel twice.
+        "regression_double_disconnect": bytes.fromhex("010700b5000100015b00fffffffffcff0001ff6400030100ffffffffffffffffffffffff"),
         "garbage_signalling": bytes([0, 0]) + c8([0x14, 1, 2, 0, 1]) + bytes([1, 1]) + c8([0x99, 1, 0, 0]),
     },
     "bond_record": {

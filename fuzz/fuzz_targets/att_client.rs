@@ -121,9 +121,12 @@ fuzz_target!(|data: &[u8]| {
             silent = false;
             match o {
                 Output::Service { start, end, .. } => assert!(start >= 1 && start <= end, "{p:?}: {o:?}"),
-                // Only a range cut short by the caller may end before the value handle.
+                // Only a range cut short by the caller right after a declaration may end
+                // before the value handle.
                 Output::Characteristic { value_handle, end_handle, .. } => assert!(
-                    lo < value_handle && end_handle <= hi && (value_handle <= end_handle || end_handle == hi),
+                    lo < value_handle
+                        && end_handle <= hi
+                        && (value_handle <= end_handle || (end_handle == hi && value_handle == hi + 1)),
                     "{p:?}: {o:?}"
                 ),
                 Output::Descriptor { handle, .. } => assert!(lo <= handle && handle <= hi, "{p:?}: {o:?}"),
