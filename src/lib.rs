@@ -7,11 +7,11 @@
 //! time driver, critical section on MicroPython primitives). Wire formats are
 //! pure functions and are unit-tested on the host.
 //!
-//! Under `cfg(fuzzing)` (set by cargo-fuzz for the crates in `fuzz/`) only the
-//! pure modules are built, as for unit tests: nothing that needs MicroPython's
-//! bindings, and with std (cargo builds the staticlib too, which then needs
-//! std's panic handler).
-#![cfg_attr(not(any(test, fuzzing)), no_std)]
+//! Under `cfg(fuzzing)` (set by cargo-fuzz) only the pure modules are built, as
+//! for unit tests: nothing that needs MicroPython's bindings and no panic
+//! handler. `fuzz/pure` compiles this file that way as an rlib for the fuzz
+//! targets (an rlib crate type here would switch off LTO of the staticlib).
+#![cfg_attr(not(test), no_std)]
 
 pub mod address;
 pub mod att;
