@@ -21,12 +21,14 @@ FROZEN_MANIFEST := $(CURDIR)/micropython/manifest.py
 USER_C_MODULES := $(if $(wildcard cmodule/.),$(CURDIR)/cmodule)
 
 APT_PACKAGES := build-essential pkg-config clang libclang-dev llvm python3 python3-venv \
-	xz-utils debian-archive-keyring libnewlib-dev
+	xz-utils debian-archive-keyring libnewlib-dev \
+	gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware test test-repeat fuzz fuzz-build demo demo-phone example bench size thumb clean
+.PHONY: all deps micropython venv firmware firmware-qemu firmware-tool run-qemu demo-qemu test \
+	test-repeat soak apifuzz fuzz fuzz-build demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -46,6 +48,7 @@ $(STAMPS)/apt: Makefile
 # rust-toolchain.toml (if any) picks the toolchain the targets are added to.
 $(STAMPS)/rust-targets: $(wildcard rust-toolchain.toml rust-toolchain)
 	rustup target add $(RUST_TARGETS)
+	rustup component add clippy rustfmt
 	@mkdir -p $(@D) && touch $@
 
 micropython:
@@ -69,10 +72,53 @@ firmware: micropython
 		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
 	install -D -m 755 build/unix-obj/micropython build/unix/micropython
 
-# Every test: Rust unit tests, the thumb builds, then one pytest run over the
-# virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
-# upstream ones and ours), so the last line is pytest's summary.
-test: deps micropython venv firmware
+# MicroPython's qemu port with this backend, for QEMU's MPS2 boards: a
+# Cortex-M3 (AN385, thumbv7m-none-eabi) and a Cortex-M7 (AN500,
+# thumbv7em-none-eabihf), at build/qemu-<board>/firmware.elf. The port
+# variant in micropython/qemu reuses ports/qemu's start-up code.
+QEMU_BOARDS := MPS2_AN385 MPS2_AN500
+QEMU_BOARD ?= MPS2_AN385
+firmware-qemu: deps micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b \
+			BUILD=$(CURDIR)/build/qemu-$$b USER_C_MODULES=$(CURDIR)/cmodule || exit 1; \
+	done
+
+# The QEMU firmware with its REPL on this terminal and UART1 on a fresh
+# virtual controller: make run-qemu [QEMU_BOARD=MPS2_AN500]
+run-qemu: deps micropython venv firmware-qemu
+	build/venv/bin/python python/run_qemu.py --board $(QEMU_BOARD)
+
+# The demo's sensor on the QEMU firmware, the central on unix.
+demo-qemu: deps micropython venv firmware firmware-qemu
+	build/venv/bin/python python/demo.py --qemu $(QEMU_BOARD)
+
+# The firmware built for a debugging tool, beside the normal one, at build/unix-$(TOOL)/micropython:
+#   TOOL=debug  unstripped, with debug info (C and Rust): gdb on a core file, valgrind
+#   TOOL=asan   AddressSanitizer and UBSan on the C side     TOOL=tsan  ThreadSanitizer (C side)
+# Same optimisation as `make firmware`, so timing stays close. Use: python/apifuzz.py --micropython ...
+TOOL ?= debug
+TOOL_CFLAGS_debug := -g
+TOOL_CFLAGS_asan := -g -fno-omit-frame-pointer -fsanitize=address,undefined
+TOOL_CFLAGS_tsan := -g -fsanitize=thread
+firmware-tool: micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	CARGO_PROFILE_RELEASE_DEBUG=true $(MAKE) -C $(MPY)/ports/unix -j$(JOBS) \
+		VARIANT_DIR=$(VARIANT_DIR) \
+		FROZEN_MANIFEST=$(FROZEN_MANIFEST) \
+		BUILD=$(CURDIR)/build/unix-$(TOOL)-obj STRIP= \
+		CFLAGS_EXTRA="$(TOOL_CFLAGS_$(TOOL))" LDFLAGS_EXTRA="$(filter -fsanitize=%,$(TOOL_CFLAGS_$(TOOL)))" \
+		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
+	install -D -m 755 build/unix-$(TOOL)-obj/micropython build/unix-$(TOOL)/micropython
+
+# Every test: format and lints, Rust unit tests, every fuzz target for 5 s, the thumb
+# builds, then one pytest run over the virtual radio's own tests and the firmware's
+# multi-instance tests (MicroPython's upstream ones and ours), so the last line is
+# pytest's summary.
+test: deps micropython venv firmware firmware-qemu
+	cargo fmt --check
+	MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) --all-targets -- -D warnings
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
 	$(MAKE) fuzz FUZZ_S=5
 	$(MAKE) thumb
@@ -80,12 +126,32 @@ test: deps micropython venv firmware
 
 # Every multi-instance test N times in a row on fresh radios (a test that fails
 # once in 30 is a bug): make test-repeat N=30 [ONLY=sec_,gatt_] [BUSY=2]
+# [QEMU=0|1 [QEMU_BOARD=MPS2_AN500]]: that instance runs in QEMU.
 N ?= 30
 ONLY ?=
 BUSY ?= 0
-test-repeat: deps micropython venv firmware
+QEMU ?=
+test-repeat: deps micropython venv firmware $(if $(QEMU),firmware-qemu)
 	build/venv/bin/python python/repeat_tests.py --micropython build/unix/micropython \
-		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY))
+		--mpy-dir $(MPY) -n $(N) --busy $(BUSY) $(if $(ONLY),--only $(ONLY)) \
+		$(if $(QEMU),--qemu $(QEMU) --qemu-board $(QEMU_BOARD))
+
+# Long runs (issue 12, E and F): the soak (SOAK_CYCLES connect/disconnect cycles, then
+# SOAK_MIN minutes of notifications plus L2CAP streaming with random link drops), then
+# APIFUZZ_RUNS runs of the API fuzz (APIFUZZ_S seconds each). Fails if either fails.
+SOAK_CYCLES ?= 1000
+SOAK_MIN ?= 10
+APIFUZZ_RUNS ?= 75
+APIFUZZ_S ?= 8
+soak: deps micropython venv firmware
+	build/venv/bin/python python/soak.py --cycles $(SOAK_CYCLES) --minutes $(SOAK_MIN); s=$$?; \
+	build/venv/bin/python python/apifuzz.py --runs $(APIFUZZ_RUNS) --seconds $(APIFUZZ_S); f=$$?; \
+	test $$s = 0 && test $$f = 0
+
+# Only the API fuzz: make apifuzz APIFUZZ_RUNS=10 [APIFUZZ_S=8] [APIFUZZ_ARGS='--master-seed 0x1234']
+APIFUZZ_ARGS ?=
+apifuzz: deps micropython venv firmware
+	build/venv/bin/python python/apifuzz.py --runs $(APIFUZZ_RUNS) --seconds $(APIFUZZ_S) $(APIFUZZ_ARGS)
 
 # Coverage-guided fuzzing of the parsers that take outside input (fuzz/, libFuzzer through
 # cargo-fuzz, installed pinned under build/tools): every target in turn, one worker, FUZZ_S
@@ -143,13 +209,21 @@ thumb: deps micropython
 # Code size of the backend for a Cortex-M4F (release, opt-level "s", LTO). The
 # crate's object is what the final link keeps; compiler-builtins members are
 # pulled in one by one as needed, so their total is only an upper bound.
+# Then, per QEMU board, the linked firmware with and without the backend, the
+# heap after active(True) and per connection, and the stack's high-water mark
+# over MicroPython's multi_bluetooth files (python/size_qemu.py, a few minutes).
 SIZE_LIB = target/thumbv7em-none-eabihf/release/libmptrouble.a
-size: thumb
+size: thumb venv firmware firmware-qemu
+	for b in $(QEMU_BOARDS); do \
+		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b BUILD=$(CURDIR)/build/qemu-bare-$$b \
+			>/dev/null || exit 1; \
+	done
 	@llvm-size -t $(SIZE_LIB) | awk 'NR > 1 && $$1 ~ /^[0-9]+$$/ { \
 		if ($$0 ~ /compiler_builtins|\.o \(ex/ && $$0 !~ /mptrouble-/) { bt += $$1; bd += $$2; bb += $$3 } \
 		else if ($$0 ~ /mptrouble-/) { t = $$1; d = $$2; b = $$3 } } \
 		END { printf "thumbv7em-none-eabihf backend:  text %d  data %d  bss %d  (bytes)\n", t, d, b; \
 		      printf "compiler-builtins, upper bound: text %d  data %d  bss %d\n", bt, bd, bb }'
+	@build/venv/bin/python python/size_qemu.py --micropython build/unix/micropython --mpy-dir $(MPY)
 
 clean:
-	rm -rf build/unix build/unix-obj
+	rm -rf build/unix build/unix-obj $(addprefix build/qemu-,$(QEMU_BOARDS))

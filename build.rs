@@ -7,16 +7,18 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-/// MicroPython configuration the backend is always built with.
-const BT_DEFINES: &[&str] = &[
-    "-DMICROPY_PY_BLUETOOTH=1",
-    "-DMICROPY_BLUETOOTH_TROUBLE=1",
-    "-DMICROPY_PY_BLUETOOTH_USE_SYNC_EVENTS=1",
-    "-DMICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE=1",
-    "-DMICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT=1",
-    "-DMICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=1",
-    "-DMICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=1",
-];
+/// The bluetooth module's configuration for this backend, as `-D` flags
+/// (cmodule/trouble/defines.txt, which the C module's build reads too).
+fn bt_defines(manifest: &Path) -> Vec<String> {
+    let path = manifest.join("cmodule/trouble/defines.txt");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).expect("cmodule/trouble/defines.txt");
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("-D{l}"))
+        .collect()
+}
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -33,7 +35,7 @@ fn main() {
         }
         Err(_) => args.extend(default_flags(&manifest)),
     }
-    args.extend(BT_DEFINES.iter().map(|s| s.to_string()));
+    args.extend(bt_defines(&manifest));
     // qstr enums and compressed error strings are generated during the port
     // build; the declarations we need use neither.
     args.push("-DNO_QSTR".into());
@@ -58,6 +60,9 @@ fn main() {
         )
         .clang_args(&args)
         .use_core()
+        // Rebuild when a header changes (a port's mpconfigport.h, say), not
+        // only when the flags do.
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         // MP_Exxx are defined as the libc names on some ports; let clang evaluate them.
         .clang_macro_fallback()
         .allowlist_function("mp_bluetooth_.*")

@@ -11,15 +11,9 @@ get_filename_component(TROUBLE_PORT ${MICROPY_PORT_DIR} NAME)
 file(GLOB TROUBLE_PORT_SRC ${TROUBLE_DIR}/ports/${TROUBLE_PORT}/*.c)
 target_sources(usermod_trouble INTERFACE ${TROUBLE_DIR}/glue.c ${TROUBLE_PORT_SRC})
 target_include_directories(usermod_trouble INTERFACE ${TROUBLE_DIR})
-target_compile_definitions(usermod_trouble INTERFACE
-    MICROPY_PY_BLUETOOTH=1
-    MICROPY_BLUETOOTH_TROUBLE=1
-    MICROPY_PY_BLUETOOTH_USE_SYNC_EVENTS=1
-    MICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE=1
-    MICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT=1
-    MICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=1
-    MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=1
-)
+# The bluetooth module's configuration for this backend (defines.txt).
+file(STRINGS ${TROUBLE_DIR}/defines.txt TROUBLE_DEFINES REGEX "^[A-Z]")
+target_compile_definitions(usermod_trouble INTERFACE ${TROUBLE_DEFINES})
 
 # The staticlib is built by cargo; bindgen needs the port's include paths and
 # definitions, which cmake knows only as generator expressions of the firmware.

@@ -72,28 +72,30 @@ SEEDS = {
         + bytes([0, 0, 0, 0, 0, 0, 0, len(AD)]) + AD,
     },
     "smp_gate": {
+        # link, op (0 connect: byte even = central; 1 disconnect; 2-3 the peer's command: op
+        # sel, byte & 3 == 0 = opcode only in a continuation; 4 trouble sends: op sel).
         # Link 0 as peripheral: the peer pairs, we fail it, its late DHKey Check is withheld,
         # a new pairing starts.
-        "peripheral_late_dhkey": bytes([0, 0, 1]) + bytes([0, 3, 0]) + c8([3, 0, 0x0d, 16, 7, 7])
-        + bytes([0, 5, 2, 0x0c]) + bytes([0, 3, 4, 0x0d]) + c8([0] * 16) + bytes([0, 3, 0]) + c8([3, 0, 0x0d, 16, 7, 7]),
-        # Link 1 as central: encryption fails, the peer's Security Request is withheld.
-        "central_failed_encryption": bytes([1, 0, 0]) + bytes([1, 3, 3]) + c8([1]) + bytes([1, 2, 1])
-        + bytes([1, 3, 3]) + c8([1]) + bytes([1, 4, 3]) + c8([1]) + bytes([1, 2, 0]) + bytes([1, 3, 3]) + c8([1]),
-        # Both links, other channels, a disconnect in the middle of a pairing.
-        "two_links": bytes([0, 0, 1, 1, 0, 0, 0, 6, 0]) + c8([1, 2, 3]) + bytes([0, 3, 0]) + c8([3, 0, 0x0d, 16, 7, 7])
-        + bytes([0, 1]) + bytes([0, 3, 0]) + c8([]) + bytes([0, 0, 1, 0, 3, 0]) + c8([3, 0, 0x0d, 16, 7, 7]),
+        "peripheral_late_dhkey": bytes([0, 0, 1, 0, 2, 0, 1, 0, 3, 5, 0x0c, 1, 0, 4, 2, 0, 2, 4, 0x0d, 1, 0, 2, 0, 1]),
+        # Link 1 as central: the peer's Security Request starts a pairing, its Pairing Failed
+        # ends it, a Security Request whose opcode comes in a continuation is withheld.
+        "central_security_request": bytes([1, 0, 0, 1, 2, 3, 1, 1, 2, 2, 1, 1, 3, 3, 0, 1, 2, 3, 1]),
+        # Both links, trouble starts a pairing on one, a disconnect in the middle of it.
+        "two_links": bytes([0, 0, 1, 1, 0, 0, 1, 4, 0, 1, 2, 1, 1, 0, 2, 0, 1, 1, 1, 1, 0, 0, 1, 2, 5, 0x0d, 1]),
     },
     "l2cap_reassembly": {
-        # h, op 0 (frame), cid sel, len sel/len, split mode (0: fragment_lens with acl_len sel).
+        # link, op 0 (frame), cid sel (0-1 ATT, 2 dynamic + offset, 3 signalling), len sel/len,
+        # split mode (0: fragment_lens with acl_len sel; 1: first, then each fragment's size).
         "att_whole": bytes([0, 0, 0, 1, 3, 0, 22]),
         "att_long_fragmented": bytes([0, 0, 0, 0]) + u16(300) + bytes([0, 22]),
         "att_arbitrary_split": bytes([1, 0, 1, 1, 40, 1, 2, 5, 5, 10, 30]),
-        "kframe_and_signalling": bytes([0, 0, 2, 0, 1, 30, 0, 50]) + bytes([1, 0, 3, 1, 12, 0, 0, 0]),
-        "trouble_channel": bytes([0, 0, 4, 1, 1, 9, 0, 22]),
+        "kframe_and_signalling": bytes([0, 0, 2, 0, 1, 30, 0, 50]) + bytes([1, 0, 3, 1, 12, 0, 0]),
+        "empty_frame": bytes([0, 0, 2, 5, 1, 0, 0, 0]),
         # Junk: a stray continuation, a start with a wrong length, then a frame.
         "junk_then_frame": bytes([0, 2, 1]) + c8([1, 2, 3]) + bytes([0, 2, 0]) + c8([50, 0, 4, 0, 1]) + bytes([0, 0, 0, 1, 3, 0, 22]),
         "oversized_then_frame": bytes([0, 0, 0, 0]) + u16(700) + bytes([0, 200]) + bytes([0, 0, 0, 1, 3, 0, 22]),
-        "reconnect": bytes([0, 0, 0, 1, 50, 1, 4, 3]) + bytes([0, 3]) + bytes([0, 0, 0, 1, 3, 0, 22]),
+        # A frame left half-way when the link drops; the new link starts clean.
+        "reconnect": bytes([0, 2, 0]) + c8([50, 0, 4, 0, 1, 2]) + bytes([0, 3]) + bytes([0, 0, 0, 1, 3, 0, 22]),
     },
     "att_pdu": {
         "mtu_req": bytes([0x02, 0x00, 0x01]),

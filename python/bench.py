@@ -1,17 +1,25 @@
 """Benchmarks over the virtual radio, printed as numbers (never asserted).
 
+The link first: what the virtual link carries, measured in the same run on fresh
+controllers with the same latency, by two minimal raw-HCI hosts (ACL packets of the
+controller's size, as fast as its buffers come back: the ceiling) and by two Bumble
+hosts in their own processes (GATT and L2CAP as a full host stack does them). Each
+firmware throughput below is printed beside the share of that ceiling its workload can
+use, and each round trip beside its floor (two link latencies).
+
 GAP: time for active(True), connection set-up time, and the firmware's CPU use
 while idle in each state (the transport thread sleeps in poll() until the
-controller or a timer needs it, so idle should be ~0 %).
+controller or a timer needs it, so idle should be ~0 %), also with an aioble app
+waiting in notified() and written().
 
 GATT, between two firmware instances on fresh controllers (MTU 247 after the
-exchange, 244-byte values): write-without-response and notification throughput,
-write-with-response and indication round trips, and both firmware processes'
-CPU time per MB of write-without-response traffic.
+exchange): 2000 writes without response and 2000 notifications of 244 bytes, median
+write and read round trips, indication round trip, and both firmware processes' CPU
+time per MB.
 
-L2CAP, between two firmware instances: one credit-based channel (MTU 1024), 4 MB
-sent in 1000-byte SDUs; throughput from the receiver's first to last byte, how
-often the sender stalled, and both processes' CPU time per MB.
+L2CAP, between two firmware instances: one credit-based channel (MTU 512), 1 MiB
+sent in 512-byte SDUs; throughput from the receiver's first to last byte, how often
+the sender stalled, and both processes' CPU time per MB.
 
 Usage (repo root, project venv): python python/bench.py [--micropython PATH]
 """
@@ -175,20 +183,39 @@ def write_nr(count, size):
     retry(ble.gattc_write, conn, vh, b'end', 1)
     wait(17, k + 1, idle=True)
     return time.ticks_diff(time.ticks_us(), t)
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 def write_rsp(count, size):
+    # Median round trip of a Write Request; -1 if one failed.
     data = bytearray(size)
     k = n.get(17, 0)
-    t = time.ticks_us()
+    times = []
     for i in range(count):
         data[0] = i & 255
+        t = time.ticks_us()
         ble.gattc_write(conn, vh, data, 1)
         wait(17, k + i + 1)
-    dt = time.ticks_diff(time.ticks_us(), t)
-    return dt if last[17][2] == 0 else -1
+        times.append(time.ticks_diff(time.ticks_us(), t))
+        if last[17][2] != 0:
+            return -1
+    return median(times)
+def read_rtt(count):
+    # Median round trip of a read (GATTC_READ_DONE); -1 if one failed.
+    k = n.get(16, 0)
+    times = []
+    for i in range(count):
+        t = time.ticks_us()
+        ble.gattc_read(conn, vh)
+        wait(16, k + i + 1)
+        times.append(time.ticks_diff(time.ticks_us(), t))
+        if last[16][2] != 0:
+            return -1
+    return median(times)
 """ + GATT_LOOP
-# 1000 writes without response (~0.25 MB, a few seconds): CPU time in /proc comes in clock
-# ticks (10 ms), so the per-MB figure needs that much traffic to mean something.
-WNR_COUNT, RSP_COUNT, NOTIFY_COUNT, IND_COUNT, VALUE = 1000, 50, 200, 30, 244
+# The data path issue's workloads: 2000 values of 244 bytes at MTU 247 (~0.5 MB each way:
+# CPU time in /proc comes in 10 ms ticks, so the per-MB figure needs that much traffic).
+WNR_COUNT, RSP_COUNT, NOTIFY_COUNT, IND_COUNT, VALUE = 2000, 50, 2000, 30, 244
 
 
 # L2CAP bench agents: the receiver drains every RECV at once and notes when the first and last
@@ -261,8 +288,8 @@ def send(total, size):
         sent += size
     return sent
 """ + GATT_LOOP
-# 4 MB in 1000-byte SDUs: seconds of traffic, enough for /proc's 10 ms CPU ticks.
-L2CAP_TOTAL, L2CAP_SDU, L2CAP_MTU = 4_000_000, 1000, 1024
+# 1 MiB in 512-byte SDUs, MTU 512 (the data path issue's workload).
+L2CAP_TOTAL, L2CAP_SDU, L2CAP_MTU = 1 << 20, 512, 512
 
 
 class Agent:
@@ -345,7 +372,7 @@ def gatt_bench(args, procs: list) -> list:
     pids = (per.proc.pid, cen.proc.pid)
     base = per.call('n.get(3, 0)')  # GATTS_WRITE events so far
     before = [cpu_ticks(p) for p in pids]
-    us = cen.call(f'write_nr({WNR_COUNT}, {VALUE})', timeout=30)
+    us = cen.call(f'write_nr({WNR_COUNT}, {VALUE})', timeout=60)
     per_s, cen_s = ((cpu_ticks(p) - b) / CLK_TCK for p, b in zip(pids, before))
     cpu_s, mb = per_s + cen_s, WNR_COUNT * VALUE / 1e6
     got = per.call('n.get(3, 0)') - base - 1  # less the closing Write Request
@@ -358,16 +385,24 @@ def gatt_bench(args, procs: list) -> list:
          f' for {mb:.3f} MB in {us / 1e6:.2f} s)'),
     ]
 
+    # -1: a request failed (status != 0); printed as nan rather than a misleading time.
     us = cen.call(f'write_rsp({RSP_COUNT}, {VALUE})')
-    # -1: a write failed (status != 0); printed as nan rather than a misleading time.
-    results.append(('gatt_write_rsp_each', us / 1e3 / RSP_COUNT if us > 0 else float('nan'), 'ms'))
+    results.append(('gatt_write_rtt_median', us / 1e3 if us > 0 else float('nan'), 'ms'))
+    us = cen.call(f'read_rtt({RSP_COUNT})')
+    results.append(('gatt_read_rtt_median', us / 1e3 if us > 0 else float('nan'), 'ms'))
 
     base = cen.call('n.get(18, 0)')
-    us = per.call(f'notify({NOTIFY_COUNT}, {VALUE})')
+    before = [cpu_ticks(p) for p in pids]
+    us = per.call(f'notify({NOTIFY_COUNT}, {VALUE})', timeout=60)
+    per_s, cen_s = ((cpu_ticks(p) - b) / CLK_TCK for p, b in zip(pids, before))
+    cpu_s, mb = per_s + cen_s, NOTIFY_COUNT * VALUE / 1e6
     got = cen.call('n.get(18, 0)') - base
     results += [
         ('gatt_notify_throughput', NOTIFY_COUNT * VALUE / (us / 1e6), 'B/s'),
         ('gatt_notify_delivered', got, f'of {NOTIFY_COUNT}'),
+        ('gatt_notify_cpu_per_mb', cpu_s / mb,
+         f's (both fw: {cpu_s:.2f} s = central {cen_s:.2f} + peripheral {per_s:.2f},'
+         f' for {mb:.3f} MB in {us / 1e6:.2f} s)'),
     ]
 
     us = per.call(f'indicate({IND_COUNT})')
@@ -398,6 +433,85 @@ def l2cap_bench(args, procs: list) -> list:
          f's (both fw: {cpu_s:.2f} s = central {cen_s:.2f} + peripheral {per_s:.2f},'
          f' for {mb:.3f} MB in {us / 1e6:.2f} s)'),
     ]
+
+
+def link_bench(args, procs: list) -> list:
+    """What the virtual link carries: two Bumble hosts (python/link_peer.py), each in its
+    own process as the firmware instances are, on a fresh radio with the same latency."""
+    peer = [sys.executable, str(ROOT / 'python' / 'link_peer.py')]
+    ready = start_radio(args.latency_ms, procs)
+    raw = subprocess.run(peer + ['raw', ready[0]['endpoint'], ready[1]['endpoint'], ready[0]['address']],
+                         capture_output=True, text=True, timeout=300)
+    out = raw.stdout
+    stop(procs)
+    procs.clear()
+    ready = start_radio(args.latency_ms, procs)
+    server = subprocess.Popen(peer + ['server', ready[0]['endpoint']], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs.append(server)
+    line = server.stdout.readline() if select.select([server.stdout], [], [], 20)[0] else ''
+    if not line.startswith('READY '):
+        raise RuntimeError(f'link server did not start: {line!r}')
+    client = subprocess.Popen(peer + ['client', ready[1]['endpoint'], line.split()[1]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs.append(client)
+    got, _ = client.communicate(timeout=300)
+    out += got
+    results = []
+    for line in out.splitlines():
+        if line.startswith('RESULT '):
+            _, name, value = line.split()
+            unit = 'ms' if name.endswith('_ms') else '' if name.endswith(('mtu', '_len')) else 'B/s'
+            results.append((name, int(value) if unit == '' else float(value), unit))
+    if client.returncode or not results:
+        raise RuntimeError(f'link client failed ({client.returncode}): {out[-500:]!r}')
+    return results
+
+
+# aioble apps that wait: the peripheral in written(), the central in notified(); each
+# prints WAITING once it is in its wait, then the parent samples their CPU time.
+AIOBLE_PERIPHERAL = """
+import asyncio, aioble, bluetooth
+SVC = bluetooth.UUID(0x181A)
+service = aioble.Service(SVC)
+char = aioble.Characteristic(service, bluetooth.UUID(0x2A6E), write=True, notify=True)
+aioble.register_services(service)
+async def main():
+    conn = await aioble.advertise(50_000, name='idle', services=[SVC])
+    print('WAITING')
+    await char.written()
+asyncio.run(main())
+"""
+AIOBLE_CENTRAL = """
+import asyncio, aioble, bluetooth
+async def main():
+    conn = await aioble.Device(0, {addr!r}).connect()
+    svc = await conn.service(bluetooth.UUID(0x181A))
+    char = await svc.characteristic(bluetooth.UUID(0x2A6E))
+    await char.subscribe()
+    print('WAITING')
+    await char.notified()
+asyncio.run(main())
+"""
+
+
+def aioble_idle_bench(args, procs: list) -> list:
+    ready = start_radio(args.latency_ms, procs)
+    addr = bytes.fromhex(ready[0]['address'].replace(':', ''))
+    per = Agent('peripheral', args.micropython, AIOBLE_PERIPHERAL, ready[0]['endpoint'])
+    procs.append(per.proc)
+    time.sleep(0.5)
+    cen = Agent('central', args.micropython, AIOBLE_CENTRAL.format(addr=addr), ready[1]['endpoint'])
+    procs.append(cen.proc)
+    for a in (per, cen):
+        while a.line(15) != 'WAITING':
+            pass
+    time.sleep(0.5)
+    pids = (per.proc.pid, cen.proc.pid)
+    before = [cpu_ticks(p) for p in pids]
+    time.sleep(IDLE_S - 1.0)
+    per_c, cen_c = (100.0 * (cpu_ticks(p) - b) / CLK_TCK / (IDLE_S - 1.0) for p, b in zip(pids, before))
+    return [('idle_cpu_aioble_written', per_c, '%'), ('idle_cpu_aioble_notified', cen_c, '%')]
 
 
 def cpu_ticks(pid: int) -> int:
@@ -448,7 +562,8 @@ def main() -> int:
     args = ap.parse_args()
     print(f'bench (virtual radio, {args.latency_ms:g} ms link latency)', flush=True)
     status = 0
-    for phase in (gap_bench, gatt_bench, l2cap_bench):
+    link: dict = {}
+    for phase in (link_bench, gap_bench, aioble_idle_bench, gatt_bench, l2cap_bench):
         procs: list[subprocess.Popen] = []  # only what this phase started, ended by handle
         try:
             results = phase(args, procs)
@@ -458,10 +573,40 @@ def main() -> int:
             continue
         finally:
             stop(procs)
+        link.update({name: value for name, value, _ in results if name.startswith('link_')})
         for name, value, unit in results:
             number = f'{value:10d}' if isinstance(value, int) else f'{value:10.1f}'
-            print(f'  {name:30s} {number} {unit}', flush=True)
+            print(f'  {name:30s} {number} {unit}{beside(name, value, link, args)}', flush=True)
     return status
+
+
+# ATT and L2CAP bytes the link carries per payload byte of each workload: a 244-byte
+# notification or write command is a 251-byte frame (ATT header 3, L2CAP 4); a 512-byte
+# SDU in K-frames of at most 247 bytes is 526 (SDU length 2, three L2CAP headers 12).
+EFFICIENCY = {
+    'gatt_notify_throughput': 244 / 251,
+    'gatt_write_nr_throughput': 244 / 251,
+    'l2cap_throughput': 512 / 526,
+}
+BUMBLE = {
+    'gatt_notify_throughput': 'link_notify',
+    'gatt_write_nr_throughput': 'link_write_nr',
+    'l2cap_throughput': 'link_l2cap',
+    'gatt_write_rtt_median': 'link_write_rtt_ms',
+    'gatt_read_rtt_median': 'link_read_rtt_ms',
+}
+
+
+def beside(name: str, value, link: dict, args) -> str:
+    """The link's own figure for a firmware figure, and how close the firmware comes."""
+    if name in EFFICIENCY and 'link_acl' in link:
+        ceiling = link['link_acl'] * EFFICIENCY[name]
+        return (f'   [link carries {ceiling:.0f} B/s of this (raw ACL, same run): {100 * value / ceiling:.0f} %;'
+                f' two Bumble hosts: {link.get(BUMBLE[name], float("nan")):.0f} B/s]')
+    if name in ('gatt_write_rtt_median', 'gatt_read_rtt_median'):
+        return (f'   [floor {2 * args.latency_ms:.1f} ms (two link latencies);'
+                f' two Bumble hosts: {link.get(BUMBLE[name], float("nan")):.1f} ms]')
+    return ''
 
 
 def stop(procs: list) -> None:

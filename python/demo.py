@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_example import FIRMWARE, SERVER_WAIT_S, Role, Runner, Scenario  # noqa: E402
+from run_example import EXAMPLES, FIRMWARE, SERVER_WAIT_S, Role, Runner, Scenario  # noqa: E402
 
 READINGS = 16  # the central's (or phone's) goal
 PHONE_READINGS = 10
@@ -37,6 +37,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--phone', action='store_true', help='a Bumble "phone app" is the peer')
     parser.add_argument('--micropython', type=Path, default=FIRMWARE)
+    parser.add_argument('--qemu', metavar='BOARD', nargs='?', const='MPS2_AN385',
+                        help='the sensor runs on the QEMU firmware of BOARD (make firmware-qemu)')
     return parser.parse_args()
 
 
@@ -60,8 +62,33 @@ def sensor_samples(lines: list[str]) -> tuple[list[int], list[int]]:
     return [centi(t) for t, _ in samples], [centi(h) for _, h in samples]
 
 
-def central_demo(firmware: Path, workdir: Path) -> bool:
-    runner = Runner(Scenario('sensor and central', [SENSOR, CENTRAL], timeout=TIMEOUT_S), echo, firmware)
+class QemuSensorRunner(Runner):
+    """The sensor role on the QEMU firmware (python/qemu_exec.py), the others on unix."""
+
+    def __init__(self, *args, board: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.board = board
+
+    async def start(self, role: Role, endpoint: str):
+        if role.name != SENSOR.name:
+            return await super().start(role, endpoint)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).with_name('qemu_exec.py')), '--board', self.board,
+            str(EXAMPLES / role.script), *role.args,
+            cwd=self.out.dirs[role.name], env=dict(os.environ, MICROPYBTUART=endpoint),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        return proc, asyncio.create_task(self._pipe(role.name, proc))
+
+
+def central_demo(firmware: Path, workdir: Path, qemu: str | None = None) -> bool:
+    scenario = Scenario('sensor and central', [SENSOR, CENTRAL], timeout=TIMEOUT_S)
+    if qemu:
+        runner = QemuSensorRunner(scenario, echo, firmware, board=qemu)
+        print(f'demo: the sensor on the QEMU firmware ({qemu}), the central on unix', flush=True)
+    else:
+        runner = Runner(scenario, echo, firmware)
     print('demo: a virtual radio with 2 controllers; the sensor on one, the central on the other', flush=True)
     out = asyncio.run(runner.run(workdir))
     temps, hums = sensor_samples(out.lines['sensor'])
@@ -152,7 +179,10 @@ def main() -> int:
         print(f'demo: no firmware at {args.micropython} (run: make firmware)', file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix='demo-') as tmp:
-        ok = (phone_demo if args.phone else central_demo)(args.micropython, Path(tmp))
+        if args.phone:
+            ok = phone_demo(args.micropython, Path(tmp))
+        else:
+            ok = central_demo(args.micropython, Path(tmp), args.qemu)
     return 0 if ok else 1
 
 

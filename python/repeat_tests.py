@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--btsnoop-dir")
+    parser.add_argument("--qemu", type=int, help="instance INDEX runs on the QEMU firmware")
+    parser.add_argument("--qemu-board", default="MPS2_AN385")
     args = parser.parse_args(argv)
     args.micropython = os.path.abspath(args.micropython)
     args.mpy_dir = os.path.abspath(args.mpy_dir)

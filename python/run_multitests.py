@@ -2,7 +2,12 @@
 """Run MicroPython multi-instance Bluetooth tests, each file on a fresh virtual radio.
 
 usage: run_multitests.py --micropython BINARY --mpy-dir MICROPYTHON_TREE
-                         [--latency-ms 5] [--timeout 120] [--btsnoop-dir DIR] TESTFILE...
+                         [--latency-ms 5] [--timeout 120] [--btsnoop-dir DIR]
+                         [--qemu INDEX [--qemu-board BOARD]] TESTFILE...
+
+Every instance is the unix firmware, except with --qemu, where instance INDEX
+is the QEMU firmware of BOARD (make firmware-qemu), driven as a board through
+tools/pyboard.py; a file with fewer instances runs all on unix.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import qemufw  # noqa: E402
+
 INSTANCE_RE = re.compile(r'def instance([0-9]+)\(\):')  # the stock runner's own rule
 
 
@@ -55,8 +64,10 @@ def stop(proc: subprocess.Popen, group: bool = False) -> None:
             stream.close()
 
 
-def start_radio(count: int, latency_ms: float, btsnoop_dir: str | None, deadline: float):
-    """Start `python -m vradio`; return (process, [pty paths])."""
+def start_radio(
+    count: int, latency_ms: float, btsnoop_dir: str | None, deadline: float, transport: str = 'pty'
+):
+    """Start `python -m vradio`; return (process, [endpoints: pty paths or host:port])."""
     command = [
         sys.executable,
         '-m',
@@ -65,6 +76,8 @@ def start_radio(count: int, latency_ms: float, btsnoop_dir: str | None, deadline
         str(count),
         '--latency-ms',
         str(latency_ms),
+        '--transport',
+        transport,
     ]
     if btsnoop_dir:
         command += ['--btsnoop-dir', btsnoop_dir]
@@ -104,8 +117,17 @@ def run_file(test_file: str, args) -> tuple[str, str]:
         return 'FAIL', f'{error}\n'
     try:
         command = [sys.executable, 'run-multitests.py']
-        for endpoint in endpoints:
-            command += ['-i', f'micropython,MICROPYBTUART={endpoint}']
+        for index, endpoint in enumerate(endpoints):
+            if index == getattr(args, 'qemu', None):
+                report = None
+                if getattr(args, 'qemu_report_dir', None):
+                    os.makedirs(args.qemu_report_dir, exist_ok=True)
+                    name = os.path.splitext(os.path.basename(test_file))[0]
+                    report = os.path.join(args.qemu_report_dir, f'{name}.txt')
+                device = qemufw.pyboard_device(args.qemu_board, endpoint, report)
+                command += ['-i', 'pyb:' + device]
+            else:
+                command += ['-i', f'micropython,MICROPYBTUART={endpoint}']
         command.append(test_file)
         env = dict(os.environ, MICROPY_MICROPYTHON=args.micropython)
         # Own process group, so a timeout also ends the instances the runner started.
@@ -144,12 +166,17 @@ def main(argv=None) -> int:
     parser.add_argument('--latency-ms', type=float, default=5.0)
     parser.add_argument('--timeout', type=float, default=120.0, help='seconds per test file')
     parser.add_argument('--btsnoop-dir', help='keep HCI logs per test file and controller')
+    parser.add_argument('--qemu', type=int, metavar='INDEX', help='instance INDEX runs in QEMU')
+    parser.add_argument('--qemu-board', default=qemufw.DEFAULT_BOARD, choices=sorted(qemufw.BOARDS))
+    parser.add_argument('--qemu-report-dir', help="keep the QEMU firmware's UART2 figures here")
     parser.add_argument('files', nargs='+', metavar='TESTFILE')
     args = parser.parse_args(argv)
     args.micropython = os.path.abspath(args.micropython)
     args.mpy_dir = os.path.abspath(args.mpy_dir)
     if args.btsnoop_dir:
         args.btsnoop_dir = os.path.abspath(args.btsnoop_dir)
+    if args.qemu_report_dir:
+        args.qemu_report_dir = os.path.abspath(args.qemu_report_dir)
 
     results = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
     for test_file in args.files:

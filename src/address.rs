@@ -4,6 +4,7 @@
 //! trouble-host 0.8 resolves such addresses correctly but generates them with
 //! the random part and the hash byte-swapped, which other hosts can't resolve,
 //! so the backend makes its own.
+#![forbid(unsafe_code)]
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
 

@@ -1,4 +1,5 @@
 //! Compile-time sizes of the backend, all in one place.
+#![forbid(unsafe_code)]
 
 /// Simultaneous LE connections, in any mix of roles.
 pub const MAX_CONNECTIONS: usize = 4;
@@ -11,9 +12,20 @@ pub const L2CAP_MPS: u16 = 247;
 /// Receive ring per channel. Its size is the credit window (bytes in flight),
 /// which decides throughput at a given latency; an SDU plus one K-frame must
 /// fit, so it also bounds the MTU (`L2CAP_RX_BYTES - L2CAP_MPS - 2`).
+#[cfg(not(target_os = "none"))]
 pub const L2CAP_RX_BYTES: usize = 16384;
+/// On a microcontroller RAM is scarce, and a window bigger than the application
+/// reads in its own timeouts only moves the wait to the end: MicroPython's
+/// perf_l2cap gives a receiver 1 s for all in flight, which a Cortex-M checking
+/// 16 KiB byte by byte in Python misses. 2 KiB still takes SDUs up to 1799 bytes.
+#[cfg(target_os = "none")]
+pub const L2CAP_RX_BYTES: usize = 2048;
 /// Send queue per channel: SDUs queued by `l2cap_send` before it reports a stall.
+#[cfg(not(target_os = "none"))]
 pub const L2CAP_TX_BYTES: usize = 4096;
+/// As above, on a microcontroller.
+#[cfg(target_os = "none")]
+pub const L2CAP_TX_BYTES: usize = 2048;
 /// Signalling commands waiting to be sent.
 pub const L2CAP_OUTBOX: usize = 2 * L2CAP_CHANNELS + 4;
 /// How long a channel request may go unanswered before it fails (the spec's RTX allows 1–60 s).
@@ -52,12 +64,24 @@ pub const DEFAULT_ADV_INTERVAL_US: u32 = 50_000;
 /// Restarts after a host failure before the stack stays failed (until `active()`).
 pub const MAX_RECOVERIES: u8 = 3;
 /// Controller ACL buffers kept back from trouble-host for the backend's own ATT
-/// and L2CAP channel packets (at most half of what the controller has).
-pub const BACKEND_TX_BUFFERS: u8 = 8;
-/// Largest ATT PDU accepted or sent (an ATT_MTU of 527, NimBLE's maximum).
-pub const ATT_PDU_MAX: usize = 527;
-/// Reassembled ATT PDUs waiting per link for its ATT task.
-pub const ATT_INBOX_DEPTH: usize = 2;
+/// and L2CAP channel packets (trouble keeps at least 4, or half of a controller
+/// with fewer than 8). Enough that the controller always has a packet of ours
+/// to send while completions travel back (Bumble's controller has 64).
+pub const BACKEND_TX_BUFFERS: u8 = 24;
+/// Largest ATT_MTU offered or accepted (NimBLE's maximum, which `config(mtu=)` allows).
+pub const ATT_MTU_MAX: u16 = 527;
+/// Largest ATT PDU accepted or sent.
+pub const ATT_PDU_MAX: usize = ATT_MTU_MAX as usize;
+/// ATT PDUs from the peer waiting per link for its session: room for two of
+/// the largest (a request and a command behind it) before the transport
+/// stops reading the controller.
+pub const ATT_IN_BYTES: usize = 2 * (ATT_PDU_MAX + 2);
+/// ATT PDUs to the peer queued per link: one response always fits, and the
+/// rest lets the application queue notifications and write commands ahead
+/// of the controller (about 14 of 244 bytes).
+pub const ATT_OUT_BYTES: usize = 4096;
+/// Bytes of queued GATT client write values per link (two of the longest).
+pub const GATTC_VALUE_BYTES: usize = 2 * (MAX_VALUE_LEN + 2);
 /// Attributes in the GATT server database, the built-in GAP and GATT services (9) included.
 pub const MAX_ATTRIBUTES: usize = 64;
 /// Bytes a client may queue with Prepare Write per connection (512 is the longest attribute value).

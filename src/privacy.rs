@@ -16,8 +16,6 @@ use rand_core::{CryptoRng, RngCore};
 use crate::address::resolvable_address;
 use trouble_host::IdentityResolvingKey;
 
-use crate::sys;
-
 static IRK: Mutex<Cell<Option<IdentityResolvingKey>>> = Mutex::new(Cell::new(None));
 
 /// The port's random source (getrandom on unix).
@@ -35,7 +33,7 @@ impl RngCore for PortRng {
         u64::from_le_bytes(b)
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        unsafe { sys::mp_trouble_random(dest.as_mut_ptr(), dest.len()) }
+        crate::runtime::port::random(dest)
     }
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
         self.fill_bytes(dest);
@@ -54,9 +52,7 @@ const IRK_KEY: &[u8] = b"irk";
 /// thread, before the stack starts (the application's handler runs here).
 pub fn load_irk() {
     let mut b = [0u8; 16];
-    let n =
-        unsafe { sys::mp_trouble_get_secret(SEC_TYPE_OUR_IRK, 0, IRK_KEY.as_ptr(), IRK_KEY.len(), b.as_mut_ptr(), 16) };
-    if n == 16 {
+    if crate::runtime::port::get_secret(SEC_TYPE_OUR_IRK, 0, Some(IRK_KEY), &mut b) == Some(16) {
         if let Some(k) = IdentityResolvingKey::from_le_bytes(b) {
             critical_section::with(|cs| IRK.borrow(cs).set(Some(k)));
             return;

@@ -1,34 +1,28 @@
 //! The trouble-host stack in static memory and the one top-level future around it.
 //!
 //! `start` builds the stack and places `run()` in the arena; `poll` (the body of
-//! `mp_bluetooth_hci_poll`) polls it under the backend lock; `stop` drops both.
+//! `mp_bluetooth_hci_poll`) polls it; `stop` drops both. The poll holds no lock:
+//! trouble's objects and the future are touched only by the poll (one at a
+//! time), and everything shared with the C ABI is behind short critical sections.
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use bt_hci::cmd::info::ReadBdAddr;
-use bt_hci::controller::ExternalController;
-use bt_hci::param::AddrKind;
-use embassy_futures::join::join;
+use embassy_futures::join::join4;
 use embassy_futures::select::select;
-use trouble_host::prelude::{Connection, DefaultPacketPool, HostResources, Stack};
+use trouble_host::prelude::HostResources;
 use trouble_host::Address;
 
-use crate::config::{HCI_COMMAND_SLOTS, L2CAP_CHANNELS, MAX_BONDS, MAX_CONNECTIONS};
+use crate::config::{L2CAP_CHANNELS, MAX_BONDS, MAX_CONNECTIONS};
+use crate::events;
 use crate::gap;
 use crate::hci::transport::HciTransport;
+use crate::host::{self, Controller, Pool, TStack};
+use crate::link;
 use crate::runtime::executor::{self, future_size, Arena};
 use crate::runtime::time;
-use crate::{events, sys};
 
-/// The controller as trouble sees it: H4 over the port's UART.
-pub type Controller = ExternalController<HciTransport, HCI_COMMAND_SLOTS>;
-/// trouble's packet pool.
-pub type Pool = DefaultPacketPool;
-/// The stack type used throughout the crate.
-pub type TStack = Stack<'static, Controller, Pool>;
-/// A connection of that stack.
-pub type Link = Connection<'static, Pool>;
 type Resources = HostResources<Pool, MAX_CONNECTIONS, L2CAP_CHANNELS, 1, MAX_BONDS>;
 
 /// Lifecycle of the stack.
@@ -41,21 +35,12 @@ pub enum Phase {
     Starting = 1,
     /// Serving requests.
     Ready = 2,
-    /// The controller stopped answering or the host failed; needs active(False).
+    /// trouble's runner ended (a dead controller or a host failure): the next
+    /// poll rebuilds the stack (at most `MAX_RECOVERIES` times in a row).
     Failed = 3,
 }
 
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Off as u8);
-static OWN_ADDR_RANDOM: AtomicBool = AtomicBool::new(false);
-
-/// The address type the stack advertises, scans and connects with.
-pub fn own_addr_kind() -> AddrKind {
-    if OWN_ADDR_RANDOM.load(Ordering::Relaxed) {
-        AddrKind::RANDOM
-    } else {
-        AddrKind::PUBLIC
-    }
-}
 
 /// Current phase.
 pub fn phase() -> Phase {
@@ -77,7 +62,9 @@ struct Statics {
     public_addr: UnsafeCell<[u8; 6]>,
 }
 
-// Only touched under the backend lock, by one poll at a time.
+// SAFETY: `resources` and `stack` are touched only by `start`/`stop` (when no
+// poll runs: the port stops its driver first) and by the poll, which never
+// runs twice at once (`POLLING`); `public_addr` only under the backend lock.
 unsafe impl Sync for Statics {}
 
 static STATICS: Statics = Statics {
@@ -112,75 +99,111 @@ pub fn count_recovery() {
     RECOVERIES.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Builds the stack and its future. Caller holds the backend lock; the stack is off.
+/// Builds the stack and its future. No poll runs; the stack is off.
 pub fn start(id: Identity) {
     gap::state::reset();
-    crate::l2cap::bearer::reset();
+    link::reset();
+    link::mux::reset();
+    crate::l2cap::coc::reset();
+    // SAFETY: no poll runs (see `Statics`), so nothing else references them.
     unsafe {
         let resources = &mut *STATICS.resources.get();
-        let mut builder = trouble_host::new(Controller::new(HciTransport::new()), resources);
-        OWN_ADDR_RANDOM.store(id.random.is_some(), Ordering::Relaxed);
+        let transport = HciTransport::new(&link::mux::MUX);
+        let mut builder = trouble_host::new(Controller::new(transport), resources);
+        host::set_own_addr_random(id.random.is_some());
         if let Some(a) = id.random {
             builder = builder.set_random_address(Address::random(gap::to_le(a)));
         }
         let stack = (*STATICS.stack.get()).write(builder.build());
         crate::security::policy::apply(stack);
+        link::mux::set_ltk_screen(|h, ediv, rand| {
+            with_running(|s| crate::security::ltk::screen(s, h, ediv, rand)).unwrap_or(true)
+        });
         crate::security::bonds::restore(stack);
         set_phase(Phase::Starting);
         ARENA.spawn(run);
     }
 }
 
-/// Drops the future and the stack. Caller holds the backend lock and the
-/// port guarantees no poll is in flight.
+/// Drops the future and the stack. The port guarantees no poll is in flight.
 pub fn stop() {
     if phase() == Phase::Off {
         return;
     }
+    // SAFETY: no poll runs (see `Statics`); the future goes before the stack it borrows.
     unsafe {
         ARENA.clear();
         (*STATICS.stack.get()).assume_init_drop();
     }
     gap::state::reset();
-    crate::l2cap::bearer::reset();
+    link::reset();
+    link::mux::reset();
+    crate::l2cap::coc::reset();
     set_phase(Phase::Off);
+}
+
+/// Runs `f` with the stack, unless it is off. For code called from inside its poll (the
+/// transport's input filter), where nothing else holds it.
+pub fn with_running<R>(f: impl FnOnce(&TStack) -> R) -> Option<R> {
+    if phase() == Phase::Off {
+        return None;
+    }
+    // SAFETY: `start` writes the stack before the phase leaves Off, and `stop` drops it
+    // only with no poll in flight (and this runs inside a poll).
+    Some(f(unsafe { (*STATICS.stack.get()).assume_init_ref() }))
 }
 
 /// The controller's public address, most significant byte first (valid when Ready).
 pub fn public_address() -> [u8; 6] {
+    // SAFETY: written only under the same lock (`run`).
     critical_section::with(|_| unsafe { *STATICS.public_addr.get() })
 }
+
+/// Set while a poll runs, so a second caller (an interrupt, a nested
+/// scheduler run) returns at once instead of polling the future twice.
+static POLLING: AtomicBool = AtomicBool::new(false);
 
 /// Polls the stack until it has nothing more to do right now; returns the
 /// microseconds until its next timer, if any.
 pub fn poll() -> Option<u64> {
-    critical_section::with(|_| {
-        if !ARENA.is_running() {
-            return None;
+    if POLLING.swap(true, Ordering::Acquire) {
+        return Some(0);
+    }
+    let next = poll_once();
+    POLLING.store(false, Ordering::Release);
+    next
+}
+
+fn poll_once() -> Option<u64> {
+    if !ARENA.is_running() {
+        return None;
+    }
+    if phase() != Phase::Off {
+        // SAFETY: the stack is built while the phase isn't Off, and only polls use it.
+        crate::security::policy::apply_if_changed(unsafe { (*STATICS.stack.get()).assume_init_ref() });
+    }
+    executor::set_in_poll(true);
+    let mut next = u64::MAX;
+    // Bounded so a flood of wakes can't starve the caller.
+    for _ in 0..16 {
+        executor::take_needs_poll();
+        // SAFETY: polls never overlap (`POLLING`), and start/stop don't run meanwhile.
+        unsafe { ARENA.poll() };
+        next = time::service_timers();
+        if !executor::needs_poll() {
+            break;
         }
-        if phase() != Phase::Off {
-            crate::security::policy::apply_if_changed(unsafe { (*STATICS.stack.get()).assume_init_ref() });
-        }
-        executor::set_in_poll(true);
-        let mut next = u64::MAX;
-        // Bounded so a flood of wakes can't starve the caller.
-        for _ in 0..16 {
-            executor::take_needs_poll();
-            unsafe { ARENA.poll() };
-            next = time::service_timers();
-            if !executor::needs_poll() {
-                break;
-            }
-        }
-        executor::set_in_poll(false);
-        if executor::needs_poll() {
-            return Some(0);
-        }
-        time::until(next)
-    })
+    }
+    executor::set_in_poll(false);
+    if executor::needs_poll() {
+        return Some(0);
+    }
+    time::until(next)
 }
 
 async fn run() {
+    // SAFETY: `start` built the stack before placing this future, and `stop`
+    // drops the future before the stack.
     let stack: &'static TStack = unsafe { (*STATICS.stack.get()).assume_init_ref() };
     let mut runner = stack.runner();
     let reports = gap::scan::ScanReports;
@@ -188,10 +211,11 @@ async fn run() {
         let Ok(addr) = stack.command(ReadBdAddr::new()).await else { return };
         let mut a = addr.into_inner();
         a.reverse();
+        // SAFETY: read only under the same lock (`public_address`).
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        join(gap::run(stack), crate::l2cap::bearer::run()).await;
+        join4(gap::run(stack), crate::l2cap::coc::run(), link::send::run(), crate::security::ltk::run(stack)).await;
     };
     let _ = select(runner.run_with_handler(&reports), app).await;
     // Only a dead controller or a host failure ends the runner.
@@ -201,6 +225,6 @@ async fn run() {
 /// Asks the port to deliver queued events to Python, if any.
 pub fn schedule_delivery() {
     if events::pending() {
-        unsafe { sys::mp_trouble_port_schedule_delivery() };
+        crate::runtime::port::schedule_delivery();
     }
 }

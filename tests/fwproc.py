@@ -48,6 +48,14 @@ def agent(handlers: str) -> str:
     return _AGENT_HEAD + handlers.strip("\n") + "\n" + _AGENT_LOOP
 
 
+def _allow_core_dump() -> None:
+    """In the child before exec: lift the core size limit, so a crash leaves a core file."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+
 def run_bounded(seconds: float):
     """Decorator: runs an async test body on a fresh event loop with an overall bound."""
 
@@ -62,8 +70,14 @@ def run_bounded(seconds: float):
 
 
 class Firmware:
-    def __init__(self, script: str, endpoint: str, name: str = "firmware") -> None:
+    """cwd: the process's working directory (a crash's core file lands there when `core` lets
+    it dump one); wrap: a command the firmware runs under (e.g. valgrind); binary: another build."""
+
+    def __init__(self, script: str, endpoint: str, name: str = "firmware", *, cwd=None, wrap=(),
+                 core: bool = False, binary=None) -> None:
         self.script, self.endpoint, self.name = script, endpoint, name
+        self.cwd, self.wrap, self.core = cwd, list(wrap), core
+        self.binary = Path(binary) if binary else FIRMWARE
         self.lines: list[str] = []
         self.proc: asyncio.subprocess.Process | None = None
         self._arrived = asyncio.Event()
@@ -81,8 +95,9 @@ class Firmware:
         for _ in range(50):
             try:
                 self.proc = await asyncio.create_subprocess_exec(
-                    str(FIRMWARE), "-c", self.script,
+                    *self.wrap, str(self.binary), "-c", self.script,
                     env={**os.environ, "MICROPYBTUART": self.endpoint},
+                    cwd=self.cwd, preexec_fn=_allow_core_dump if self.core else None,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,
@@ -91,7 +106,7 @@ class Firmware:
             except OSError:
                 await asyncio.sleep(0.2)
         else:
-            raise AssertionError(f"cannot start {FIRMWARE}")
+            raise AssertionError(f"cannot start {self.binary}")
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -138,27 +153,27 @@ class Firmware:
         self.addr_type, self.mac = int(m[1]), m[2]
         return m
 
-    async def call(self, expr: str):
+    async def call(self, expr: str, timeout: float = TIMEOUT):
         """Evaluates expr in an agent; returns its value (the repr parsed where it is a
         literal, else the repr itself) or fails on an exception there."""
-        m = await self._round_trip(expr)
+        m = await self._round_trip(expr, timeout)
         assert m[1] == "OK", f"{expr} -> {m[2]}\n{self.report()}"
         try:
             return ast.literal_eval(m[2])
         except (ValueError, SyntaxError):
             return m[2]
 
-    async def call_fails(self, expr: str) -> str:
+    async def call_fails(self, expr: str, timeout: float = TIMEOUT) -> str:
         """Evaluates expr in an agent, which must raise; returns the exception's repr."""
-        m = await self._round_trip(expr)
+        m = await self._round_trip(expr, timeout)
         assert m[1] == "ERR", f"{expr} -> {m[2]} (expected an exception)\n{self.report()}"
         return m[2]
 
-    async def _round_trip(self, expr: str) -> re.Match:
+    async def _round_trip(self, expr: str, timeout: float = TIMEOUT) -> re.Match:
         assert self.alive(), self.report()
         since = len(self.lines)
         await self.send(expr)
-        return await self.expect(r"^(OK|ERR) (.*)$", since)
+        return await self.expect(r"^(OK|ERR) (.*)$", since, timeout)
 
     async def stop(self) -> None:
         """Ends the process we started, by its own handle, and reaps it."""

@@ -155,9 +155,9 @@ def le_event(subevent: int, params: bytes) -> bytes:
     return event(0x3E, bytes([subevent]) + params)
 
 
-def acl(handle: int, payload: bytes) -> bytes:
-    """First automatically flushable fragment (PB=10)."""
-    return b"\x02" + h16(handle | 0x2000) + h16(len(payload)) + payload
+def acl(handle: int, payload: bytes, first: bool = True) -> bytes:
+    """A first automatically flushable fragment (PB=10), or a continuation (PB=01)."""
+    return b"\x02" + h16(handle | (0x2000 if first else 0x1000)) + h16(len(payload)) + payload
 
 
 # Events the host handles (Disconnection/Encryption Change/Command Complete/Status, Hardware
@@ -330,7 +330,7 @@ async def test_att_from_the_air_is_withheld_until_gatt_exists():
         await r.inject(acl(live, empty_att), "att_withheld", 1)
         # A fragmented ATT PDU: the first part and its continuation (PB=01) are withheld.
         first = b"\x08\x00\x04\x00\x12\x03\x00"
-        cont = b"\x02" + (live | 0x1000).to_bytes(2, "little") + (5).to_bytes(2, "little") + b"abcde"
+        cont = acl(live, b"abcde", first=False)
         await r.inject(acl(live, first) + cont, "att_withheld", 2)
         await r.disconnect(handles)
         await r.a_works()

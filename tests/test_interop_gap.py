@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fwproc import ROOT, TIMEOUT, Firmware, agent, run_bounded
 
@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "python"))  # vradio
 from bumble import hci  # noqa: E402
 from bumble.device import AdvertisingType  # noqa: E402
 
+from hci_proxy import HciProxy  # noqa: E402
 from vradio import VirtualRadio  # noqa: E402
 
 PEER = hci.Address("F1:F2:F3:F4:F5:F6")  # Bumble's static random address
@@ -43,12 +44,17 @@ run_async = run_bounded(30)  # each test on its own event loop, with an overall 
 
 
 @asynccontextmanager
-async def session():
-    """Radio with the firmware on controller 0 and a powered Bumble peer; all torn down after."""
-    async with VirtualRadio(count=1) as radio:
+async def session(proxied: bool = False):
+    """Radio with the firmware on controller 0 and a powered Bumble peer; all torn down after.
+
+    With `proxied`, the firmware reaches its controller through an HciProxy (hci_proxy.py),
+    kept as `fw.proxy`, so a test can also inject controller input."""
+    async with VirtualRadio(count=0 if proxied else 1) as radio, AsyncExitStack() as stack:
+        proxy = await stack.enter_async_context(HciProxy(radio)) if proxied else None
         device = radio.add_host_device("bumble", PEER)
         await device.power_on()
-        async with Firmware(AGENT, radio.endpoints[0]) as fw:
+        async with Firmware(AGENT, proxy.endpoint if proxy else radio.endpoints[0]) as fw:
+            fw.proxy = proxy
             await fw.ready()
             public = radio.controllers[0].public_address
             # The firmware reports its controller's public address as its own.

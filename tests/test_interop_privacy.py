@@ -93,6 +93,8 @@ async def test_bonded_peer_on_a_new_private_address_is_recognised():
             since = len(fw.lines)
             await asyncio.wait_for(connection.pair(), TIMEOUT)
             await fw.expect(rf"^EV {ENCRYPTION_UPDATE} {handle} 1 0 1 16$", since)
+            # The update comes when the link is encrypted, the bond once the keys are in.
+            await fw.expect(rf"^EV {SET_SECRET} 2 ", since)
             await asyncio.wait_for(connection.disconnect(), TIMEOUT)
 
             # A new private address; the firmware knows it only through the bond's IRK.

@@ -3,16 +3,9 @@
 TROUBLE_DIR := $(USERMOD_DIR)
 TROUBLE_ROOT := $(abspath $(TROUBLE_DIR)/../..)
 
-# The features of MicroPython's bluetooth module, all on, with events
-# delivered synchronously from the backend's own queue.
-CFLAGS_USERMOD += -I$(TROUBLE_DIR) \
-	-DMICROPY_PY_BLUETOOTH=1 \
-	-DMICROPY_BLUETOOTH_TROUBLE=1 \
-	-DMICROPY_PY_BLUETOOTH_USE_SYNC_EVENTS=1 \
-	-DMICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE=1 \
-	-DMICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT=1 \
-	-DMICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=1 \
-	-DMICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=1
+# The bluetooth module's configuration for this backend (defines.txt).
+TROUBLE_DEFINES := $(shell sed -e 's/\#.*//' $(TROUBLE_DIR)/defines.txt)
+CFLAGS_USERMOD += -I$(TROUBLE_DIR) $(addprefix -D,$(TROUBLE_DEFINES))
 
 # The port is the directory make runs in (ports/<port>).
 TROUBLE_PORT ?= $(notdir $(CURDIR))

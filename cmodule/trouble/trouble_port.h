@@ -9,11 +9,13 @@
 #include <stdbool.h>
 
 // Start whatever drives mp_bluetooth_hci_poll(): a thread on unix, the
-// soft timer on bare-metal ports. Returns 0 or an MP_Exxx errno.
+// scheduler (a soft timer, the UART interrupt) on microcontrollers, never an
+// interrupt handler itself. Returns 0 or an MP_Exxx errno.
 int mp_trouble_port_start(void);
 // Stop it; after return no further mp_bluetooth_hci_poll() call is in flight.
 void mp_trouble_port_stop(void);
-// Ask for mp_bluetooth_hci_poll() to run soon. Callable from any context.
+// Ask for mp_bluetooth_hci_poll() to run soon. Callable from any context,
+// also from inside a poll (then it must run again after this one).
 void mp_trouble_port_wake(void);
 // Ask for mp_trouble_deliver_events() to run on the Python thread.
 void mp_trouble_port_schedule_delivery(void);
@@ -21,8 +23,16 @@ void mp_trouble_port_schedule_delivery(void);
 // once per newly scheduled delivery; a no-op where the scheduler already runs
 // from interrupts).
 void mp_trouble_port_nudge_python(void);
-// Wait a little while the stack starts (lets the driver run, handles pending events).
+// Wait a little while the stack carries out a request (active(), advertising,
+// scanning): on unix the poll thread runs meanwhile; elsewhere the wait must
+// let the scheduled poll run. Python thread only.
 void mp_trouble_port_wait_ms(uint32_t ms);
+// Optional (glue.c has defaults for ports without file descriptors): a file
+// descriptor that is readable while any _trouble.Waker is set, so asyncio's
+// poll() can sleep on it; and its setting (true) or clearing (false).
+// Setting it may also come from the stack (when a delivery is scheduled).
+int mp_trouble_port_waker_fd(void);
+void mp_trouble_port_waker_signal(bool set);
 
 // Wrappers of MicroPython macros (glue.c).
 uint32_t mp_trouble_atomic_begin(void);
@@ -42,8 +52,8 @@ typedef struct _mp_trouble_stats_t {
     uint32_t hci_malformed;       // packets that don't parse
     uint32_t hci_unknown_handle;  // packets for a connection that doesn't exist
     uint32_t hci_unsupported;     // SCO/ISO packets
-    uint32_t att_withheld;        // ATT fragments not served yet (GATT is issue 3)
-    uint32_t smp_withheld;        // SMP fragments kept from trouble-host (see filter.rs)
+    uint32_t att_withheld;        // ATT fragments the backend took (trouble-host never sees ATT)
+    uint32_t smp_withheld;        // SMP fragments kept from trouble-host (see security/gate.rs)
     uint32_t events_dropped;      // events lost to a full queue
     uint32_t bonds_corrupt;       // bond records from the application that did not parse
 } mp_trouble_stats_t;

@@ -2,11 +2,12 @@
 //! error responses, the expected opcode with any contents, exact echoes). Every procedure ends
 //! exactly once; each request is well-formed, within the MTU, and moves forward; results stay
 //! inside the requested range; a read never exceeds 512 bytes; a long write sends the value's
-//! own bytes, in order, and commits only when all of them were queued.
+//! own bytes, in order, and commits only when all of them were queued; a response longer than
+//! the MTU ends the procedure as invalid and yields nothing.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use micropython_trouble_fuzz::Input;
-use mptrouble::att::client::{classify, ClientLink, Direction, Output, Procedure};
+use mptrouble::att::client::{classify, ClientLink, Direction, Output, Procedure, STATUS_INVALID_RESPONSE};
 use mptrouble::att::codes::Kind;
 use mptrouble::att::uuid::Uuid;
 use mptrouble::att::wire::Pdu;
@@ -117,8 +118,13 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut ends = 0;
         let mut silent = true;
+        let mtu = link.mtu();
+        let over = rsp.len() > usize::from(mtu) && classify(&rsp, mtu) == Direction::Response;
         let next = link.on_response(&rsp, &value, &mut out, &mut |o| {
             silent = false;
+            if over {
+                assert_eq!(o, Output::Done { status: STATUS_INVALID_RESPONSE }, "{p:?}: {rsp:02x?} over MTU {mtu}");
+            }
             match o {
                 Output::Service { start, end, .. } => assert!(start >= 1 && start <= end, "{p:?}: {o:?}"),
                 // Only a range cut short by the caller right after a declaration may end
@@ -142,6 +148,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(ends, 0, "{p:?}");
                 assert!(link.busy());
                 let next_req = &out[..n];
+                if over {
+                    // Only a long write has something to undo: its queue is cancelled.
+                    assert_eq!(Pdu::parse(next_req), Ok(Pdu::ExecuteWriteReq { commit: false }), "{p:?}");
+                }
                 check_request(p, &value, prepared, next_req, link.mtu());
                 if let (Some(a), Some(b)) = (round_start(&req), round_start(next_req)) {
                     assert!(b > a, "{p:?}: round from {a:#x} then {b:#x}");
@@ -151,7 +161,7 @@ fuzz_target!(|data: &[u8]| {
             None if link.busy() => {
                 // Not a response: ignored without a trace.
                 assert!(silent && ends == 0);
-                assert_ne!(classify(&rsp), Direction::Response, "{rsp:02x?}");
+                assert_ne!(classify(&rsp, mtu), Direction::Response, "{rsp:02x?}");
             }
             None => {
                 assert_eq!(ends, 1, "{p:?}");

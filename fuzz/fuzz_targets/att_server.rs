@@ -1,15 +1,16 @@
 //! ATT requests from a peer, against a small database: any sequence of PDUs, with the link's
 //! security, the application's decisions and the MTU changing in between. Every response fits
 //! the MTU, parses, answers the request it follows; requests are always answered and commands
-//! never; a question to the application changes nothing until it is answered; values keep to
-//! the store's contract; and afterwards the link still answers a plain read.
+//! never; a question to the application changes nothing until it is answered; a PDU longer
+//! than the MTU changes nothing and gets at most an error; values keep to the store's
+//! contract; and afterwards the link still answers a plain read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use micropython_trouble_fuzz::{database, App, Input, Store, DB_LAST_HANDLE};
 use mptrouble::att::codes::{ErrorCode, Kind, Opcode};
-use mptrouble::att::server::{handle_request, Decision, Event, Outcome, Security, ServerLink};
+use mptrouble::att::db::{Database, Kind as AttrKind};
+use mptrouble::att::server::{handle_request, Decision, Event, Outcome, Security, ServerLink, MAX_MTU, MIN_MTU};
 use mptrouble::att::wire::Pdu;
-use mptrouble::gatt::db::{Database, Kind as AttrKind};
 
 struct T {
     db: Database,
@@ -37,6 +38,15 @@ impl T {
             let cccds: Vec<u16> = (0..=DB_LAST_HANDLE).map(|h| self.link.cccd(h)).collect();
             let events = self.app.events.len();
             let (outcome, rsp) = self.run(pdu);
+            if pdu.len() > mtu {
+                // Invalid whatever it carries (Part F §3.2.8): nothing asked, changed or reported.
+                assert!(!matches!(outcome, Outcome::Ask { .. }), "{pdu:02x?}: asked about a PDU over MTU {mtu}");
+                assert!(self.store.0 == store, "{pdu:02x?}: a PDU over MTU {mtu} changed a value");
+                assert_eq!(self.app.events.len(), events, "{pdu:02x?}: a PDU over MTU {mtu} made an event");
+                if outcome != Outcome::Silent {
+                    assert!(matches!(Pdu::parse(&rsp), Ok(Pdu::ErrorRsp { .. })), "{pdu:02x?} -> {rsp:02x?}");
+                }
+            }
             match outcome {
                 Outcome::Ask { handle, .. } => {
                     assert_eq!(self.app.decisions.get(&handle), Some(&Decision::Ask), "{pdu:02x?}");
@@ -78,7 +88,7 @@ impl T {
                         assert!(value <= 3 && self.link.cccd(handle) == value, "{e:?}");
                     }
                     Event::MtuExchanged { mtu } => {
-                        assert!((23..=517).contains(&mtu) && self.link.mtu() == mtu, "{e:?}");
+                        assert!((MIN_MTU..=MAX_MTU).contains(&mtu) && self.link.mtu() == mtu, "{e:?}");
                     }
                     Event::Confirmation => assert_eq!(op, Some(Opcode::HANDLE_VALUE_CFM)),
                 }
@@ -92,7 +102,7 @@ impl T {
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
     let (db, store) = database();
-    let preferred = [23, 64, 256, 517][input.below(4)];
+    let preferred = [MIN_MTU, 64, 256, MAX_MTU][input.below(4)];
     let mut t = T { db, store, link: ServerLink::new(preferred), app: App::default(), security: Security::default() };
     while !input.is_empty() {
         match input.below(8) {

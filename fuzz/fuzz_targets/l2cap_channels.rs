@@ -36,7 +36,8 @@ impl Checker {
                 self.chans.insert(cid, (handle, Seen::Accepting));
             }
             Note::Connect { handle, cid, .. } => {
-                let pending = matches!(self.chans.get(&cid), Some(&(h, Seen::Connecting | Seen::Accepting)) if h == handle);
+                let pending =
+                    matches!(self.chans.get(&cid), Some(&(h, Seen::Connecting | Seen::Accepting)) if h == handle);
                 assert!(pending, "{n:?} for {:?}", self.chans.get(&cid));
                 self.chans.insert(cid, (handle, Seen::Open));
             }

@@ -1,5 +1,5 @@
 //! What the fuzz targets share: a cursor that turns libFuzzer's bytes into choices, and the
-//! stand-ins for the parts of the firmware around the pure modules (the transport's event
+//! stand-ins for the parts of the firmware around the pure modules (the multiplexer's buffer
 //! accounting, the ATT server's value store and application).
 //!
 //! The crate's own seeded fuzz tests keep their drivers in `#[cfg(test)]` modules, which a
@@ -13,10 +13,14 @@ use bt_hci::event::{Event, EventKind, EventPacket};
 use bt_hci::FromHciBytes;
 
 use mptrouble::att::codes::ErrorCode;
+use mptrouble::att::db::{flags::*, Database};
 use mptrouble::att::server::{Access, Decision, Event as ServerEvent, Hooks, ValueStore, MAX_VALUE_LEN};
 use mptrouble::att::uuid::Uuid;
-use mptrouble::gatt::db::{flags::*, Database};
-use mptrouble::hci::acl::{self, BufferShare};
+use mptrouble::hci::packet::{
+    EventView, EV_COMMAND_COMPLETE, EV_DISCONNECTION_COMPLETE, EV_NUMBER_OF_COMPLETED_PACKETS, LE_CONNECTION_COMPLETE,
+    LE_ENHANCED_CONNECTION_COMPLETE,
+};
+use mptrouble::l2cap::share::{self, BufferShare, LinkTx};
 
 /// Reads choices off the fuzzer's input; past the end every read gives zeros.
 pub struct Input<'a>(&'a [u8]);
@@ -84,13 +88,40 @@ pub fn assert_acl_parses(pkt: &[u8]) {
     AclPacket::from_hci_bytes_complete(pkt).expect("passed ACL packet parses");
 }
 
-/// What the transport does with an event before trouble-host sees it (`account` in
-/// src/hci/transport.rs): buffer counts rewritten, a closed link's packets forgotten.
-pub fn account(pkt: &mut [u8], share: &mut BufferShare) {
-    match pkt.first() {
-        Some(0x0e) => acl::rewrite_read_buffer_size(pkt, share),
-        Some(0x13) => acl::rewrite_completed_packets(pkt, share),
-        Some(0x05) if pkt.len() >= 6 && pkt[2] == 0 => share.forget(u16::from_le_bytes([pkt[3], pkt[4]]) & 0x0fff),
+/// The controller's buffers as the multiplexer keeps them: the share, and each open link's
+/// packets in flight.
+#[derive(Default)]
+pub struct Buffers {
+    /// The split between trouble and the backend.
+    pub share: BufferShare,
+    /// Packets in flight per open link.
+    pub links: HashMap<u16, LinkTx>,
+}
+
+/// What the multiplexer does with an event before trouble-host sees it (`event` in
+/// src/link/mux.rs): links open and close, buffer counts are rewritten, a closed link's
+/// packets are forgotten.
+pub fn account(pkt: &mut [u8], b: &mut Buffers) {
+    let Some(e) = EventView::parse(pkt) else { return };
+    let u16_at = |at| e.u16_at(at).map(|h| h & 0x0fff);
+    match (e.code, e.le_subevent()) {
+        (_, Some(LE_CONNECTION_COMPLETE | LE_ENHANCED_CONNECTION_COMPLETE)) => {
+            if let (Some(0), Some(h)) = (e.params.get(1), u16_at(2)) {
+                b.links.entry(h).or_default();
+            }
+        }
+        (EV_DISCONNECTION_COMPLETE, _) => {
+            if let (Some(0), Some(h)) = (e.params.first(), u16_at(1)) {
+                if let Some(mut l) = b.links.remove(&h) {
+                    b.share.forget(h, &mut l);
+                }
+            }
+        }
+        (EV_NUMBER_OF_COMPLETED_PACKETS, _) => {
+            let Buffers { share, links } = b;
+            share::rewrite_completed_packets(pkt, |h, n| share.completed(links.get_mut(&h), n));
+        }
+        (EV_COMMAND_COMPLETE, _) => share::rewrite_read_buffer_size(pkt, &mut b.share),
         _ => {}
     }
 }

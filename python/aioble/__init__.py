@@ -2,7 +2,7 @@
 # micropython-lib's aioble 0.6.x. Each role lives in an optional submodule;
 # a missing one only disables that role.
 #
-# Beyond upstream (M2, M3): DeviceConnection, DeviceTimeout, ScanResult, the
+# Beyond upstream: DeviceConnection, DeviceTimeout, ScanResult, the
 # client classes, the L2CAP classes/exceptions and the `security` submodule
 # are reachable from the package itself.
 

@@ -6,7 +6,7 @@ import asyncio
 import bluetooth
 import struct
 
-from .core import ble, ensure_active, register_irq_handler, log_error
+from .core import ble, ensure_active, register_irq_handler, log_error, Flag
 from .device import Device, DeviceConnection, DeviceTimeout
 
 _IRQ_SCAN_RESULT = const(5)
@@ -27,7 +27,7 @@ _ECONNABORTED = const(103)
 _BAD_HANDLE = const(65535)  # a failed/cancelled connection attempt (README)
 
 _active_scanner = None
-_connecting = {}  # Device -> [ThreadSafeFlag, DeviceConnection, attempt failed, link came up]
+_connecting = {}  # Device -> [Flag, DeviceConnection, attempt failed, link came up]
 
 
 def _central_irq(event, data):
@@ -88,7 +88,7 @@ async def _connect(connection, timeout_ms, scan_duration_ms, min_conn_interval_u
         raise ValueError("Already connecting")
     ensure_active()
     await _cancel_scan()  # a central can't scan and connect at once
-    pending = [asyncio.ThreadSafeFlag(), connection, False, False]
+    pending = [Flag(), connection, False, False]
     _connecting[device] = pending
     # The controller's attempt lasts scan_duration_ms (default: the whole
     # timeout); a failed attempt is retried while timeout_ms allows. A link
@@ -189,7 +189,7 @@ class scan:
         self._active = active
         self._results = {}  # Device -> ScanResult, so updates reuse the object
         self._queue = []
-        self._event = asyncio.ThreadSafeFlag()
+        self._event = Flag()
         self._started = False
         self._done = False
 

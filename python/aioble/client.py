@@ -1,16 +1,16 @@
 # aioble client side: discovery, reads/writes, notifications of a remote GATT
 # server. Written from the documented aioble 0.6.x API (see README "aioble").
 #
-# Beyond upstream: discovery timeout_ms is enforced (M7); discoveries nest
-# (M5) because each one is buffered to completion before its first result is
-# yielded; long reads/writes are transparent (M6).
+# Beyond upstream: discovery timeout_ms is enforced; discoveries nest
+# because each one is buffered to completion before its first result is
+# yielded; long reads/writes are transparent.
 
 from micropython import const
 import bluetooth
 import asyncio
 import struct
 
-from .core import ble, register_irq_handler, GattError
+from .core import ble, register_irq_handler, GattError, Flag
 from .device import DeviceConnection
 
 _IRQ_GATTC_SERVICE_RESULT = const(9)
@@ -89,7 +89,7 @@ class ClientDiscover:
         self._results = None
         self._queue = []
         self._status = None
-        self._flag = asyncio.ThreadSafeFlag()
+        self._flag = Flag()
 
     def _result(self, data):
         # The stack's UUID object only lives during the IRQ: copy it.
@@ -169,9 +169,9 @@ class BaseClientCharacteristic:
         self._value_handle = value_handle
         self.properties = properties
         self.uuid = uuid
-        self._flag = asyncio.ThreadSafeFlag()
-        # The running procedure's [data, status]; a fresh list per procedure
-        # so a caller woken late still finds its own result.
+        # The running procedure's [data, status, flag]; a fresh one per
+        # procedure, so a caller woken late still finds its own result and
+        # the next caller can't clear (or share) the flag it waits on.
         self._proc = None
         # Route this handle's client events to this object.
         self._connection()._characteristics[value_handle] = self
@@ -189,7 +189,7 @@ class BaseClientCharacteristic:
             # Over even if its caller gave up (timeout): only now may the
             # next procedure start, so a late DONE can't be taken for its.
             self._proc = None
-            self._flag.set()
+            proc[2].set()
 
     async def _procedure(self, fn, timeout_ms, *args):
         conn = self._connection()
@@ -197,15 +197,14 @@ class BaseClientCharacteristic:
             # One read/write per attribute at a time: results carry only the handle.
             while self._proc is not None:
                 await asyncio.sleep_ms(5)
-            proc = self._proc = [b"", None]
-            self._flag.clear()
+            proc = self._proc = [b"", None, Flag()]
             try:
                 await _submit(conn, fn, self._value_handle, *args)
             except:
                 self._proc = None
                 raise
             while proc[1] is None:
-                await self._flag.wait()
+                await proc[2].wait()
         if proc[1] != 0:
             raise GattError(proc[1])
         return proc[0]
@@ -237,9 +236,9 @@ class ClientCharacteristic(BaseClientCharacteristic):
         super().__init__(value_handle, properties, uuid)
         # Newest value only (upstream's deque(maxlen=1)).
         self._notify_data = None
-        self._notify_flag = asyncio.ThreadSafeFlag()
+        self._notify_flag = Flag()
         self._indicate_data = None
-        self._indicate_flag = asyncio.ThreadSafeFlag()
+        self._indicate_flag = Flag()
 
     def __str__(self):
         return "Characteristic: {} {} {} {}".format(

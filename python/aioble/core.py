@@ -57,25 +57,79 @@ def ble_irq(event, data):
     return result
 
 
-# The stack hands events to Python through the scheduler, which runs only
-# between bytecodes: an asyncio loop blocked in poll() on file descriptors
-# (e.g. every task in asyncio.sleep) would hear of a link loss only when its
-# sleep ends. A task waiting on a ThreadSafeFlag makes asyncio poll in 1 ms
-# steps, so events land at once; setting that flag after each event ends the
-# poll, so tasks the event woke or cancelled run at once too. One such task
-# runs once aioble has waiters; stop() ends it.
+# Every waiter in aioble waits on a Flag, set from the IRQ handler. With the
+# backend's Waker behind it, a flag has a file descriptor on unix, so a loop
+# with nothing to do sleeps in poll() (an asyncio.ThreadSafeFlag has none,
+# and asyncio would check it every millisecond); elsewhere the loop waits for
+# interrupts between checks. Wakers share one descriptor (readable while an
+# armed Waker is set, or events wait for delivery), so a waiter may wake for
+# another's flag: it checks its own and waits again.
+try:
+    from _trouble import Waker as _Waker
+except ImportError:
+    _Waker = None
+
+
+class _WakerFlag:
+    def __init__(self):
+        self._w = _Waker()
+
+    def set(self):
+        self._w.set()
+
+    def clear(self):
+        self._w.clear()
+
+    async def wait(self):
+        w = self._w
+        while not w.clear():
+            w.arm(True)
+            try:
+                yield asyncio.core._io_queue.queue_read(w)
+            finally:
+                w.arm(False)
+
+
+Flag = _WakerFlag if _Waker else asyncio.ThreadSafeFlag
+
+
+# The stack hands events to Python through the scheduler, which runs the IRQ
+# handler between any two bytecodes, also in the middle of asyncio's own
+# loop. So a handler only sets flags; what must change asyncio's state (a
+# task cancelled because its link dropped) is deferred to one task, which
+# every event wakes: it runs those at the loop's next turn, and the loop
+# wakes as soon as an event was handled. It runs while aioble has waiters;
+# stop() ends it.
 _pump = None
+_deferred = []
+
+
+def defer(fn):
+    # From an IRQ handler: call fn() from the pump task, not in the handler.
+    _deferred.append(fn)
+    if _pump is not None:
+        _pump.set()
+
+
+def _run_deferred():
+    while _deferred:
+        fn = _deferred.pop(0)
+        try:
+            fn()
+        except Exception as e:
+            log_error("deferred", repr(e))
 
 
 async def _pump_task(flag):
     while flag is _pump:
         await flag.wait()
+        _run_deferred()
 
 
 def ensure_pump():
     global _pump
     if _pump is None:
-        _pump = asyncio.ThreadSafeFlag()
+        _pump = Flag()
         asyncio.create_task(_pump_task(_pump))
 
 
@@ -103,14 +157,16 @@ def config(*args, **kwargs):
 def stop():
     global _pump
     ble.active(False)
-    if _pump is not None:
-        _pump.set()
-        _pump = None
     for handler in _shutdown_handlers:
         try:
             handler()
         except Exception as e:
             log_error("shutdown", repr(e))
+    # Not from an IRQ: what the handlers deferred can run here.
+    _run_deferred()
+    if _pump is not None:
+        _pump.set()
+        _pump = None
 
 
 ble = bluetooth.BLE()

@@ -6,7 +6,7 @@ from micropython import const
 import asyncio
 import binascii
 
-from .core import ble, register_irq_handler, log_error, ensure_pump
+from .core import ble, register_irq_handler, log_error, ensure_pump, defer, Flag
 
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_PERIPHERAL_DISCONNECT = const(8)
@@ -33,7 +33,7 @@ def _device_irq(event, data):
     elif event == _IRQ_CONNECTION_UPDATE:
         c = DeviceConnection._connected.get(data[0])
         if c and data[4] == 0:
-            # M11: the settled parameters, in the controller's units
+            # the settled parameters, in the controller's units
             # (interval 1.25 ms, supervision timeout 10 ms).
             c.conn_interval, c.conn_latency, c.supervision_timeout = data[1:4]
 
@@ -45,17 +45,6 @@ def _device_shutdown():
 
 
 register_irq_handler(_device_irq, _device_shutdown)
-
-
-def _cancel_later(timeout):
-    # A link loss can be delivered while the waiting task itself runs (the
-    # scheduler interrupts Python code); a task can't cancel itself, so a
-    # helper task does it at its next await, if it is still in the block.
-    async def canceller():
-        if timeout._task is not None:
-            timeout._task.cancel()
-
-    asyncio.create_task(canceller())
 
 
 class DeviceTimeout:
@@ -79,12 +68,21 @@ class DeviceTimeout:
             self._task.cancel()
 
     def _cancel(self):
+        # Called from the pump task (a link loss is handled in the IRQ, which
+        # may run inside asyncio's loop) or from stop(), which may run in the
+        # task itself: a task can't cancel itself, so a helper task does it
+        # at its next await, if it is still in the block.
         if self._task is None:
             return
         try:
             self._task.cancel()
         except RuntimeError:
-            _cancel_later(self)
+
+            async def canceller():
+                if self._task is not None:
+                    self._task.cancel()
+
+            asyncio.create_task(canceller())
 
     def __enter__(self):
         if self._connection is not None:
@@ -184,7 +182,7 @@ class DeviceConnection:
         for f in self._waiters:
             f.set()
         for t in list(self._timeouts):
-            t._cancel()
+            defer(t._cancel)
 
     def is_connected(self):
         return self._conn_handle is not None
@@ -198,8 +196,8 @@ class DeviceConnection:
                 ble.gap_disconnect(self._conn_handle)
             except OSError as e:
                 log_error("Disconnect", e)
-        # One flag per waiter: a ThreadSafeFlag takes a single waiter.
-        flag = asyncio.ThreadSafeFlag()
+        # One flag per waiter: a Flag takes a single waiter.
+        flag = Flag()
         self._waiters.append(flag)
         try:
             with DeviceTimeout(None, timeout_ms):
@@ -212,14 +210,14 @@ class DeviceConnection:
         await self.disconnected(timeout_ms, disconnect=True)
 
     async def exchange_mtu(self, mtu=None, timeout_ms=1000):
-        # M12: one exchange per link (ATT); asking again returns the MTU in
+        # one exchange per link (ATT); asking again returns the MTU in
         # force (the backend re-reports MTU_EXCHANGED).
         if not self.is_connected():
             raise DeviceDisconnectedError
         if mtu:
             ble.config(mtu=mtu)
         if self._mtu_event is None:
-            self._mtu_event = asyncio.ThreadSafeFlag()
+            self._mtu_event = Flag()
         self._mtu_event.clear()
         with self.timeout(timeout_ms):
             ble.gattc_exchange_mtu(self._conn_handle)

@@ -4,14 +4,14 @@
 # Beyond upstream: several channels per connection, and a device that listens
 # can still connect. Each send() of up to peer_mtu bytes is one SDU and each
 # recvinto() returns at most one SDU, so a buffer of our_mtu bytes gets every
-# SDU whole (M8). After the peer closes the channel, recvinto() still returns
+# SDU whole. After the peer closes the channel, recvinto() still returns
 # what arrived before the close, then 0 (end of stream); after that, and for
 # every other operation on a closed channel, L2CAPDisconnectedError.
 
 from micropython import const
 import asyncio
 
-from .core import ble, register_irq_handler, ensure_pump
+from .core import ble, register_irq_handler, ensure_pump, Flag
 from .device import DeviceConnection, DeviceTimeout
 
 _IRQ_L2CAP_ACCEPT = const(22)
@@ -33,10 +33,23 @@ class L2CAPConnectionError(Exception):
     pass
 
 
-_channels = {}  # (conn_handle, cid) -> L2CAPChannel
+# (conn_handle, cid) -> L2CAPChannel. A closed channel stays here while its
+# unread data can still be read; the backend may then hand its id to a new
+# channel on the same link, and from that moment the id's events are the new
+# channel's (see _current).
+_channels = {}
 _incoming = {}  # (conn_handle, psm) -> [L2CAPChannel accepted but not yet handed out]
 _outgoing = {}  # (conn_handle, psm) -> [L2CAPChannel waiting for CONNECT], oldest first
 _listening = set()  # PSMs passed to l2cap_listen
+
+
+def _current(conn_handle, cid):
+    # The channel the id's events belong to: a closed one no longer gets any
+    # (its id is being reused), so an event naming it is about a new channel.
+    channel = _channels.get((conn_handle, cid))
+    if channel is not None and channel._closed:
+        return None
+    return channel
 
 
 def _l2cap_irq(event, data):
@@ -51,7 +64,7 @@ def _l2cap_irq(event, data):
         return 0
     if event == _IRQ_L2CAP_CONNECT:
         conn_handle, cid, psm, our_mtu, peer_mtu = data
-        channel = _channels.get((conn_handle, cid))
+        channel = _current(conn_handle, cid)
         if channel is None:
             waiting = _outgoing.get((conn_handle, psm))
             if not waiting:
@@ -62,7 +75,7 @@ def _l2cap_irq(event, data):
         channel._flag.set()
     elif event == _IRQ_L2CAP_DISCONNECT:
         conn_handle, cid, psm, status = data
-        channel = _channels.get((conn_handle, cid))
+        channel = _current(conn_handle, cid)
         if channel is None:
             waiting = _outgoing.get((conn_handle, psm))
             if waiting:
@@ -72,7 +85,7 @@ def _l2cap_irq(event, data):
         if channel is not None:
             channel._on_close()
     elif event in (_IRQ_L2CAP_RECV, _IRQ_L2CAP_SEND_READY):
-        channel = _channels.get((data[0], data[1]))
+        channel = _current(data[0], data[1])
         if channel is not None:
             if event == _IRQ_L2CAP_SEND_READY:
                 channel._stalled = False
@@ -80,11 +93,14 @@ def _l2cap_irq(event, data):
 
 
 def _l2cap_shutdown():
+    # The backend forgets every channel (and its unread data) with the radio.
     for channel in list(_channels.values()):
         channel._on_close()
+        channel._cid = None
     for waiting in _outgoing.values():
         for channel in waiting:
             channel._on_close()
+    _channels.clear()
     _incoming.clear()
     _outgoing.clear()
     _listening.clear()
@@ -106,12 +122,18 @@ class L2CAPChannel:
         self._status = 0
         self._stalled = False
         # One waiter at a time per channel: a reader, a sender, or set-up.
-        self._flag = asyncio.ThreadSafeFlag()
+        self._flag = Flag()
 
     def _bind(self, cid, our_mtu, peer_mtu):
+        key = (self._conn_handle, cid)
+        old = _channels.get(key)
+        if old is not None:
+            # The id was handed out again, so the closed channel's unread data
+            # is gone: it reads the end of its stream, never the new channel's data.
+            old._cid = None
         self._cid = cid
         self.our_mtu, self.peer_mtu = our_mtu, peer_mtu
-        _channels[(self._conn_handle, cid)] = self
+        _channels[key] = self
 
     def _on_close(self):
         self._closed = True
@@ -119,7 +141,10 @@ class L2CAPChannel:
         self._flag.set()
 
     def _forget(self):
-        _channels.pop((self._conn_handle, self._cid), None)
+        key = (self._conn_handle, self._cid)
+        if _channels.get(key) is self:
+            del _channels[key]
+        self._cid = None
 
     def _assert_connected(self):
         if self._closed or not self._connected:
@@ -139,10 +164,12 @@ class L2CAPChannel:
         ensure_pump()
         with DeviceTimeout(None, timeout_ms):
             while True:
-                try:
-                    n = ble.l2cap_recvinto(self._conn_handle, self._cid, buf)
-                except OSError:
-                    n = 0  # the backend has forgotten the channel: nothing more
+                n = 0  # no id (handed to a new channel) or forgotten by the backend: nothing more
+                if self._cid is not None:
+                    try:
+                        n = ble.l2cap_recvinto(self._conn_handle, self._cid, buf)
+                    except OSError:
+                        pass
                 if n:
                     return n
                 if self._closed:

@@ -1,15 +1,15 @@
 # aioble peripheral role: advertise() builds the payload, advertises and
 # returns the DeviceConnection of the central that connects.
 #
-# Beyond upstream: a non-connectable advert's timeout_ms returns None (M1, the
+# Beyond upstream: a non-connectable advert's timeout_ms returns None (the
 # beacon loop); the name is sized in bytes and a field may end exactly at
-# byte 31 (M16).
+# byte 31.
 
 from micropython import const
 import asyncio
 import struct
 
-from .core import ble, ensure_active, register_irq_handler, log_error
+from .core import ble, ensure_active, register_irq_handler, log_error, Flag
 from .device import Device, DeviceConnection, DeviceTimeout
 
 _IRQ_CENTRAL_CONNECT = const(1)
@@ -106,7 +106,7 @@ async def advertise(
 
     ensure_active()
     if _connect_event is None:
-        _connect_event = asyncio.ThreadSafeFlag()
+        _connect_event = Flag()
     _connect_event.clear()
     _incoming = None
     ble.gap_advertise(interval_us, adv_data=adv_data, resp_data=resp_data, connectable=connectable)
@@ -122,7 +122,7 @@ async def advertise(
         return None  # cancelled by the app: advertising stops, as upstream
     except asyncio.TimeoutError:
         if not connectable:
-            return None  # M1: a beacon's advert simply ends
+            return None  # a beacon's advert simply ends
         raise
     finally:
         # The controller stops advertising on connect; this covers the rest.

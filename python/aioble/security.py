@@ -5,7 +5,7 @@
 # Beyond upstream: the file is replaced atomically (written beside, then
 # renamed), so a power cut leaves the old bonds or the new ones, never a
 # torn file; a file that doesn't parse is reported and ignored. Passkey and
-# numeric-comparison pairing can complete (M10): set_passkey_handler() takes
+# numeric-comparison pairing can complete: set_passkey_handler() takes
 # a function called for every passkey request, and passkey() answers one
 # later if the handler doesn't. pair() raises OSError(EACCES) when the
 # pairing fails or when mitm=True could not be met (io=3 has no way to
@@ -16,7 +16,7 @@ import asyncio
 import binascii
 import json
 
-from .core import ble, register_irq_handler, log_error, log_warn
+from .core import ble, register_irq_handler, log_error, log_warn, Flag
 from .device import DeviceConnection
 
 _IRQ_ENCRYPTION_UPDATE = const(28)
@@ -168,7 +168,7 @@ async def pair(
 ):
     ble.config(bond=bond, le_secure=le_secure, mitm=mitm, io=io)
     with connection.timeout(timeout_ms):
-        connection._pair_event = asyncio.ThreadSafeFlag()
+        connection._pair_event = Flag()
         try:
             ble.gap_pair(connection._conn_handle)
             await connection._pair_event.wait()

@@ -5,7 +5,7 @@ from micropython import const
 import bluetooth
 import asyncio
 
-from .core import ble, ensure_active, register_irq_handler, GattError, log_warn
+from .core import ble, ensure_active, register_irq_handler, GattError, log_warn, Flag
 from .device import DeviceConnection
 
 _IRQ_GATTS_WRITE = const(3)
@@ -28,6 +28,12 @@ _capture_queue = []
 
 # value/descriptor handle -> local object, for routing server IRQs.
 _registered = {}
+
+# Client writes are numbered as they arrive. asyncio wakes tasks waiting on
+# flags in its poller's order, not in the order the flags were set,
+# so when several writes are delivered at once, written() lets the waiters of
+# earlier writes run first (upstream wakes them in arrival order).
+_arrivals = 0
 
 
 def _conn(conn_handle):
@@ -73,6 +79,8 @@ class Service:
 
 class BaseCharacteristic:
     _value_handle = None
+    _waiters = 0  # tasks inside written()
+    _arrival = 0  # arrival number of the pending (non-capture) write
 
     def _register(self, handle):
         self._value_handle = handle
@@ -85,11 +93,16 @@ class BaseCharacteristic:
             raise ValueError("Not registered")
 
     def read(self):
-        self._check()
+        if self._value_handle is None:
+            return self._initial or b""
         return ble.gatts_read(self._value_handle)
 
     def write(self, data, send_update=False):
-        self._check()
+        if self._value_handle is None:
+            # As upstream: kept, and written when the services are registered
+            # (no client can be subscribed before that, so there is no update).
+            self._initial = data
+            return
         ble.gatts_write(self._value_handle, data, send_update)
 
     def on_read(self, connection):
@@ -97,6 +110,8 @@ class BaseCharacteristic:
         return 0
 
     def _remote_write(self, connection):
+        global _arrivals
+        _arrivals += 1
         if self.flags & _FLAG_CAPTURE:
             # Read now: the IRQ is delivered synchronously, so this is exactly
             # the value this write stored, even if another write follows.
@@ -105,35 +120,61 @@ class BaseCharacteristic:
                 dropped = _capture_queue.pop(0)
                 log_warn("Capture queue full, dropped write to", dropped[0].uuid)
                 dropped[0]._flag.set()
-            _capture_queue.append((self, connection, data))
+            _capture_queue.append((self, connection, data, _arrivals))
         else:
             self._write_connection = connection
-        self._write_pending = True
+            if not self._write_pending:
+                self._arrival = _arrivals  # only the latest value is kept; it counts from the first
+            self._write_pending = True
         self._flag.set()
 
-    def _take_capture(self):
-        for i, entry in enumerate(_capture_queue):
-            if entry[0] is self:
-                _capture_queue.pop(i)
-                return entry
-        return None
+    def _next_arrival(self):
+        # The arrival number of the write written() would return next, or None.
+        if self.flags & _FLAG_CAPTURE:
+            for entry in _capture_queue:
+                if entry[0] is self:
+                    return entry[3]
+            return None
+        return self._arrival if self._write_pending else None
+
+    def _after_earlier(self, arrival):
+        # True while another waiting written() has an earlier write to return.
+        for other in _registered.values():
+            if other is not self and other._waiters:
+                n = other._next_arrival()
+                if n is not None and n < arrival:
+                    return True
+        return False
+
+    def _take(self):
+        if self.flags & _FLAG_CAPTURE:
+            for i, entry in enumerate(_capture_queue):
+                if entry[0] is self:
+                    _capture_queue.pop(i)
+                    return entry[1], entry[2]
+        self._write_pending = False
+        return self._write_connection
 
     async def written(self, timeout_ms=None):
         if not hasattr(self, "_flag"):
             raise ValueError("Not writable")
-        while True:
-            if self.flags & _FLAG_CAPTURE:
-                entry = self._take_capture()
-                if entry:
-                    return entry[1], entry[2]
-            elif self._write_pending:
-                self._write_pending = False
-                return self._write_connection
-            # ThreadSafeFlag: set from the BLE IRQ, wakes the asyncio poller.
-            if timeout_ms is None:
-                await self._flag.wait()
-            else:
-                await asyncio.wait_for_ms(self._flag.wait(), timeout_ms)
+        self._waiters += 1
+        try:
+            while True:
+                arrival = self._next_arrival()
+                if arrival is not None:
+                    if not self._after_earlier(arrival):
+                        return self._take()
+                    # That waiter was woken too: let it run, then look again.
+                    await asyncio.sleep_ms(0)
+                    continue
+                # A Flag: set from the BLE IRQ, wakes the asyncio poller.
+                if timeout_ms is None:
+                    await self._flag.wait()
+                else:
+                    await asyncio.wait_for_ms(self._flag.wait(), timeout_ms)
+        finally:
+            self._waiters -= 1
 
 
 class Characteristic(BaseCharacteristic):
@@ -162,7 +203,7 @@ class Characteristic(BaseCharacteristic):
             )
             if capture:
                 flags |= _FLAG_CAPTURE
-            self._flag = asyncio.ThreadSafeFlag()
+            self._flag = Flag()
             self._write_pending = False
             self._write_connection = None
         if notify:
@@ -192,7 +233,7 @@ class Characteristic(BaseCharacteristic):
         if conn_handle in self._indications:
             raise ValueError("In progress")  # one unconfirmed indication per link
         # [status, flag] for this link, filled by INDICATE_DONE.
-        pending = self._indications[conn_handle] = [None, asyncio.ThreadSafeFlag()]
+        pending = self._indications[conn_handle] = [None, Flag()]
         try:
             with connection.timeout(timeout_ms):
                 if data is None:
@@ -233,7 +274,7 @@ class Descriptor(BaseCharacteristic):
             flags |= _FLAG_READ
         if write:
             flags |= _FLAG_WRITE
-            self._flag = asyncio.ThreadSafeFlag()
+            self._flag = Flag()
             self._write_pending = False
             self._write_connection = None
         self.flags = flags

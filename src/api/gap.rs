@@ -9,7 +9,7 @@ use super::{await_ack, errno, kick, ready};
 use crate::config::{ADV_DATA_MAX, DEFAULT_ADV_INTERVAL_US};
 use crate::gap::state::{
     AdvParams, AdvRequest, ConnParams, ConnRequest, ScanParams, ScanRequest, ADV_ACK, ADV_REQ, CONNECTING, CONN_REQ,
-    DISCONNECT_REQ, SCANNING, SCAN_ACK, SCAN_REQ,
+    SCANNING, SCAN_ACK, SCAN_REQ,
 };
 use crate::sys;
 
@@ -17,11 +17,16 @@ use crate::sys;
 static LAST_ADV: Mutex<RefCell<(Vec<u8, ADV_DATA_MAX>, Vec<u8, ADV_DATA_MAX>)>> =
     Mutex::new(RefCell::new((Vec::new(), Vec::new())));
 
+/// A payload MicroPython passed, or (NULL: None in Python) the last one.
+///
+/// # Safety
+/// As for `super::bytes`.
 unsafe fn payload(data: *const u8, len: usize, last: &Vec<u8, ADV_DATA_MAX>) -> Result<Vec<u8, ADV_DATA_MAX>, i32> {
     if data.is_null() {
         return Ok(last.clone());
     }
-    Vec::from_slice(core::slice::from_raw_parts(data, len)).map_err(|_| sys::MP_EINVAL as i32)
+    // SAFETY: the caller's promise.
+    Vec::from_slice(unsafe { super::bytes(data, len) }).map_err(|_| sys::MP_EINVAL as i32)
 }
 
 /// `gap_advertise(interval_us, adv_data, resp_data=, connectable=)`.
@@ -43,7 +48,10 @@ pub unsafe extern "C" fn mp_bluetooth_gap_advertise_start(
         let interval_us = if interval_us == 0 { DEFAULT_ADV_INTERVAL_US } else { interval_us as u32 };
         let (adv, sr) = critical_section::with(|cs| {
             let last = LAST_ADV.borrow(cs).borrow();
-            Ok::<_, i32>((payload(adv_data, adv_data_len, &last.0)?, payload(sr_data, sr_data_len, &last.1)?))
+            // SAFETY: modbluetooth.c passes the buffers of its arguments (or NULL for None).
+            unsafe {
+                Ok::<_, i32>((payload(adv_data, adv_data_len, &last.0)?, payload(sr_data, sr_data_len, &last.1)?))
+            }
         })?;
         critical_section::with(|cs| *LAST_ADV.borrow(cs).borrow_mut() = (adv.clone(), sr.clone()));
         let seq = ADV_ACK.next();
@@ -131,7 +139,8 @@ pub unsafe extern "C" fn mp_bluetooth_gap_peripheral_connect(
             SCAN_REQ.signal(ScanRequest::Stop(SCAN_ACK.next()));
         }
         let mut a = [0u8; 6];
-        core::ptr::copy_nonoverlapping(addr, a.as_mut_ptr(), 6);
+        // SAFETY: modbluetooth.c checked that the address buffer has 6 bytes.
+        a.copy_from_slice(unsafe { super::bytes(addr, 6) });
         CONN_REQ.signal(ConnRequest::Start(ConnParams {
             addr_type,
             addr: a,
@@ -163,8 +172,7 @@ pub extern "C" fn mp_bluetooth_gap_peripheral_connect_cancel() -> i32 {
 pub extern "C" fn mp_bluetooth_gap_disconnect(conn_handle: u16) -> i32 {
     errno((|| {
         ready()?;
-        let slot = crate::gap::state::slot_of(conn_handle).ok_or(sys::MP_ENOTCONN as i32)?;
-        DISCONNECT_REQ[slot].signal(());
+        crate::link::with(conn_handle, |l| l.disconnect = true).ok_or(sys::MP_ENOTCONN as i32)?;
         kick();
         Ok(())
     })())

@@ -1,37 +1,57 @@
 //! GATT client entry points: each queues a procedure on its link and returns;
-//! results and the final status arrive as events.
-use heapless::Vec;
-
+//! results and the final status arrive as events. A write without response
+//! goes straight into the link's send queue when no procedure waits before it.
 use super::gatts::uuid_of;
 use super::{errno, kick, ready};
 use crate::att::client::Procedure;
-use crate::config::MAX_VALUE_LEN;
-use crate::gap::state::slot_of;
-use crate::gatt::requests::{self, Request};
+use crate::att::wire::Pdu;
+use crate::config::{ATT_PDU_MAX, MAX_VALUE_LEN};
+use crate::link::{self, LinkState, Request};
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
 fn queue(conn: u16, procedure: Procedure, value: &[u8]) -> i32 {
     queue_write(conn, procedure, value, false)
 }
 
+/// Queues a procedure: ENOTCONN without the link, ENOMEM when one runs and
+/// `GATTC_QUEUE_DEPTH` wait already (or a value doesn't fit), as NimBLE.
 fn queue_write(conn: u16, procedure: Procedure, value: &[u8], long: bool) -> i32 {
     errno((|| {
         ready()?;
-        let slot = slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
-        let value = Vec::from_slice(value).map_err(|_| sys::MP_EINVAL as i32)?;
-        if !requests::post(slot, Request { procedure, value, long }) {
-            return Err(sys::MP_ENOMEM as i32);
+        let r = Request { procedure, long };
+        let queued = link::with(conn, |l| command(l, r, value) || l.post_request(r, value));
+        match queued {
+            None => Err(sys::MP_ENOTCONN as i32),
+            Some(false) => Err(sys::MP_ENOMEM as i32),
+            Some(true) => {
+                kick();
+                Ok(())
+            }
         }
-        kick();
-        Ok(())
     })())
+}
+
+/// A write without response, queued as its PDU when nothing waits before it
+/// (so calls keep their order); what doesn't fit the MTU is cut (Part G §4.9.1).
+fn command(l: &mut LinkState, r: Request, value: &[u8]) -> bool {
+    let Procedure::Write { handle, with_response: false, .. } = r.procedure else { return false };
+    if !l.requests.is_empty() {
+        return false;
+    }
+    let fits = usize::from(l.mtu()).saturating_sub(3);
+    let mut out = [0u8; ATT_PDU_MAX];
+    let Ok(n) = (Pdu::WriteCmd { handle, value: &value[..value.len().min(fits)] }).emit(&mut out) else {
+        return false;
+    };
+    l.att_room(n) && l.att_out.push(&out[..n])
 }
 
 fn optional_uuid(u: *const mp_obj_bluetooth_uuid_t) -> Result<Option<crate::att::uuid::Uuid>, i32> {
     if u.is_null() {
         Ok(None)
     } else {
-        uuid_of(u).map(Some)
+        // SAFETY: modbluetooth.c passes a UUID object alive for the call.
+        unsafe { uuid_of(u) }.map(Some)
     }
 }
 
@@ -65,7 +85,7 @@ pub extern "C" fn mp_bluetooth_gattc_discover_characteristics(
 pub extern "C" fn mp_bluetooth_gattc_discover_descriptors(conn: u16, start: u16, end: u16) -> i32 {
     if start >= end && start != 0 {
         // Nothing after the value handle: done at once, as NimBLE reports it.
-        if let Err(e) = ready().and_then(|()| slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)) {
+        if let Err(e) = ready().and_then(|()| link::slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)) {
             return e;
         }
         crate::events::push(crate::events::Event::DiscoverDone {
@@ -104,12 +124,13 @@ pub unsafe extern "C" fn mp_bluetooth_gattc_write(
     if len > MAX_VALUE_LEN || mode > MODE_LONG {
         return sys::MP_EINVAL as i32;
     }
-    let value = if len == 0 { &[][..] } else { core::slice::from_raw_parts(value, len) };
+    // SAFETY: modbluetooth.c passes the data argument's buffer.
+    let value = unsafe { super::bytes(value, len) };
     queue_write(conn, Procedure::Write { handle, len, with_response: mode != 0 }, value, mode == MODE_LONG)
 }
 
 /// `gattc_exchange_mtu(conn)`: offers `config('mtu')`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_gattc_exchange_mtu(conn: u16) -> i32 {
-    queue(conn, Procedure::ExchangeMtu { mtu: super::settings::preferred_mtu() }, &[])
+    queue(conn, Procedure::ExchangeMtu { mtu: crate::settings::preferred_mtu() }, &[])
 }

@@ -1,21 +1,23 @@
-//! GATT server entry points: service registration and local values.
+//! GATT server entry points: service registration, local values, pushes.
 //!
 //! The attribute layout lives in `gatt::serve::DATABASE`; values live in
 //! MicroPython's gatts db, whose entries are created here on the Python
-//! thread (they are allocated on its heap).
-use heapless::Vec;
-
-use super::{await_ack, errno, kick, ready};
+//! thread (they are allocated on its heap) under the backend lock, which the
+//! stack holds while it reads or writes them.
+use super::{errno, ready};
+use crate::att::db::DbError;
 use crate::att::uuid::Uuid;
-use crate::config::ATT_PDU_MAX;
-use crate::gap::state::{slot_of, LINKS};
-use crate::gatt::db::DbError;
-use crate::gatt::push::{Push, PUSH, PUSH_ACK};
+use crate::gatt::notify;
 use crate::gatt::serve::DATABASE;
+use crate::link;
 use crate::sys::{self, mp_obj_bluetooth_uuid_t};
 
 /// A MicroPython UUID object as an ATT UUID.
-pub fn uuid_of(u: *const mp_obj_bluetooth_uuid_t) -> Result<Uuid, i32> {
+///
+/// # Safety
+/// `u` is null or points at a UUID object alive for the call.
+pub unsafe fn uuid_of(u: *const mp_obj_bluetooth_uuid_t) -> Result<Uuid, i32> {
+    // SAFETY: the caller's promise.
     let u = unsafe { u.as_ref() }.ok_or(sys::MP_EINVAL as i32)?;
     match u.type_ {
         4 => Ok(Uuid::from_u32(u32::from_le_bytes([u.data[0], u.data[1], u.data[2], u.data[3]]))),
@@ -36,11 +38,13 @@ pub extern "C" fn mp_bluetooth_gatts_register_service_begin(append: bool) -> i32
     errno((|| {
         ready()?;
         if !append {
-            if crate::gap::state::link_count() > 0 {
+            if link::count() > 0 {
                 return Err(sys::MP_EBUSY as i32);
             }
-            critical_section::with(|cs| DATABASE.borrow(cs).borrow_mut().begin());
-            unsafe { sys::mp_trouble_gatts_db_reset() };
+            critical_section::with(|cs| {
+                DATABASE.borrow(cs).borrow_mut().begin();
+                crate::runtime::port::gatts_db_reset(cs);
+            });
         }
         Ok(())
     })())
@@ -59,38 +63,47 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_register_service(
     handles: *mut u16,
     num_characteristics: usize,
 ) -> i32 {
-    errno((|| {
-        ready()?;
-        let service = uuid_of(service_uuid)?;
-        let (mut h, mut d) = (0usize, 0usize);
-        let mut created = heapless::Vec::<u16, { crate::config::MAX_ATTRIBUTES }>::new();
-        critical_section::with(|cs| {
-            let mut db = DATABASE.borrow(cs).borrow_mut();
-            db.add_service(service).map_err(db_errno)?;
-            for c in 0..num_characteristics {
-                let u = uuid_of(*characteristic_uuids.add(c))?;
-                let (value, _cccd) = db.add_characteristic(u, *characteristic_flags.add(c)).map_err(db_errno)?;
-                *handles.add(h) = value;
-                h += 1;
-                let _ = created.push(value);
-                for _ in 0..*num_descriptors.add(c) {
-                    let du = uuid_of(*descriptor_uuids.add(d))?;
-                    let dh = db.add_descriptor(du, *descriptor_flags.add(d)).map_err(db_errno)?;
-                    *handles.add(h) = dh;
+    // SAFETY: modbluetooth.c passes a UUID object, arrays of
+    // `num_characteristics` UUIDs, flags and descriptor counts, arrays with
+    // as many descriptor UUIDs and flags as the counts add up to, and room for
+    // one handle per characteristic and descriptor; all alive for the call.
+    errno(unsafe {
+        (|| {
+            ready()?;
+            let service = uuid_of(service_uuid)?;
+            let (mut h, mut d) = (0usize, 0usize);
+            let mut created = heapless::Vec::<u16, { crate::config::MAX_ATTRIBUTES }>::new();
+            critical_section::with(|cs| {
+                let mut db = DATABASE.borrow(cs).borrow_mut();
+                db.add_service(service).map_err(db_errno)?;
+                for c in 0..num_characteristics {
+                    let u = uuid_of(*characteristic_uuids.add(c))?;
+                    let (value, _cccd) = db.add_characteristic(u, *characteristic_flags.add(c)).map_err(db_errno)?;
+                    *handles.add(h) = value;
                     h += 1;
-                    d += 1;
-                    let _ = created.push(dh);
+                    let _ = created.push(value);
+                    for _ in 0..*num_descriptors.add(c) {
+                        let du = uuid_of(*descriptor_uuids.add(d))?;
+                        let dh = db.add_descriptor(du, *descriptor_flags.add(d)).map_err(db_errno)?;
+                        *handles.add(h) = dh;
+                        h += 1;
+                        d += 1;
+                        let _ = created.push(dh);
+                    }
                 }
-            }
-            Ok::<(), i32>(())
-        })?;
-        // Outside the lock: creating entries allocates on MicroPython's heap.
-        let db = sys::mp_trouble_gatts_db();
-        for handle in created {
-            sys::mp_bluetooth_gatts_db_create_entry(db, handle, sys::MP_BLUETOOTH_DEFAULT_ATTR_LEN as usize);
-        }
-        Ok(())
-    })())
+                Ok::<(), i32>(())
+            })?;
+            // Creating entries allocates on MicroPython's heap (this is the Python
+            // thread) and grows the map the stack looks values up in: under the lock.
+            critical_section::with(|_| {
+                let db = sys::mp_trouble_gatts_db();
+                for handle in created {
+                    sys::mp_bluetooth_gatts_db_create_entry(db, handle, sys::MP_BLUETOOTH_DEFAULT_ATTR_LEN as usize);
+                }
+            });
+            Ok(())
+        })()
+    })
 }
 
 /// Ends a registration.
@@ -104,7 +117,9 @@ pub extern "C" fn mp_bluetooth_gatts_register_service_end() -> i32 {
 pub unsafe extern "C" fn mp_bluetooth_gatts_read(handle: u16, value: *mut *const u8, len: *mut usize) -> i32 {
     errno((|| {
         ready()?;
-        match sys::mp_bluetooth_gatts_db_read(sys::mp_trouble_gatts_db(), handle, value, len) {
+        // SAFETY: MicroPython's own db and out-pointers from modbluetooth.c;
+        // the stack only writes values in place, never moves their buffers.
+        match unsafe { sys::mp_bluetooth_gatts_db_read(sys::mp_trouble_gatts_db(), handle, value, len) } {
             0 => Ok(()),
             e => Err(e),
         }
@@ -116,19 +131,14 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_read(handle: u16, value: *mut *const
 pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8, len: usize, send_update: bool) -> i32 {
     errno((|| {
         ready()?;
-        match sys::mp_bluetooth_gatts_db_write(sys::mp_trouble_gatts_db(), handle, value, len) {
+        // SAFETY: MicroPython's own db (it takes the backend lock itself) and
+        // the data argument's buffer from modbluetooth.c.
+        match unsafe { sys::mp_bluetooth_gatts_db_write(sys::mp_trouble_gatts_db(), handle, value, len) } {
             0 => {}
             e => return Err(e),
         }
         if send_update {
-            // Each link pushes it as its client subscribed (notify or indicate),
-            // in turn and before this returns, as NimBLE does: the next write
-            // can't overtake or merge with this one.
-            for link in critical_section::with(|cs| *LINKS.borrow(cs).borrow()).iter().flatten() {
-                let p =
-                    Push { conn: link.handle, value_handle: handle, indicate: false, data: None, update: true, seq: 0 };
-                let _ = hand_over(p);
-            }
+            notify::update(handle)?;
         }
         Ok(())
     })())
@@ -139,6 +149,14 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_write(handle: u16, value: *const u8,
 pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append: bool) -> i32 {
     errno((|| {
         ready()?;
+        // A negative length arrives as a huge one, whose block count overflows in
+        // gc_realloc; a zero length frees the value but fails the resize, leaving
+        // the db pointing at freed memory. Both are refused before the db sees them.
+        if len == 0 || len > i32::MAX as usize {
+            return Err(sys::MP_EINVAL as i32);
+        }
+        // SAFETY: MicroPython's own db; it reallocates under the backend lock,
+        // which the stack holds whenever it touches a value.
         match unsafe { sys::mp_bluetooth_gatts_db_resize(sys::mp_trouble_gatts_db(), handle, len, append) } {
             0 => Ok(()),
             e => Err(e),
@@ -146,8 +164,7 @@ pub extern "C" fn mp_bluetooth_gatts_set_buffer(handle: u16, len: usize, append:
     })())
 }
 
-/// `gatts_notify` / `gatts_indicate`: sent whether or not the client
-/// subscribed (MicroPython's contract); waits until it is on its way.
+/// `gatts_notify` / `gatts_indicate`: queued on the link (see `gatt::notify`).
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
     conn: u16,
@@ -158,31 +175,9 @@ pub unsafe extern "C" fn mp_bluetooth_gatts_notify_indicate(
 ) -> i32 {
     errno((|| {
         ready()?;
-        slot_of(conn).ok_or(sys::MP_ENOTCONN as i32)?;
-        let data = if value.is_null() {
-            None
-        } else {
-            let bytes = core::slice::from_raw_parts(value, len);
-            Some(Vec::from_slice(&bytes[..len.min(ATT_PDU_MAX)]).unwrap_or_default())
-        };
+        // SAFETY: modbluetooth.c passes the data argument's buffer, or NULL for none.
+        let data = if value.is_null() { None } else { Some(unsafe { super::bytes(value, len) }) };
         let indicate = op == sys::MP_BLUETOOTH_GATTS_OP_INDICATE as i32;
-        hand_over(Push { conn, value_handle, indicate, data, update: false, seq: 0 })
+        notify::push(conn, value_handle, indicate, data)
     })())
-}
-
-/// Gives a push to its link's task and waits until it is on its way.
-fn hand_over(mut p: Push) -> Result<(), i32> {
-    let seq = PUSH_ACK.next();
-    p.seq = seq;
-    critical_section::with(|cs| *PUSH.borrow(cs).borrow_mut() = Some(p));
-    kick();
-    let r = await_ack(&PUSH_ACK, seq);
-    // Not taken in time (the link is busy or gone): withdraw it.
-    critical_section::with(|cs| {
-        let mut slot = PUSH.borrow(cs).borrow_mut();
-        if slot.as_ref().is_some_and(|p| p.seq == seq) {
-            *slot = None;
-        }
-    });
-    r
 }

@@ -1,9 +1,9 @@
 //! L2CAP credit-based channel entry points: each acts on the channel table
-//! (`l2cap::bearer`) and wakes the stack to send what it queued.
+//! (`l2cap::coc`) and wakes the stack to send what it queued.
 use super::{errno, kick, ready};
-use crate::gap::state::slot_of;
-use crate::l2cap::bearer;
 use crate::l2cap::channels::Refusal;
+use crate::l2cap::coc as bearer;
+use crate::link::slot_of;
 use crate::sys;
 
 fn code(r: Refusal) -> i32 {
@@ -47,9 +47,11 @@ pub unsafe extern "C" fn mp_bluetooth_l2cap_send(
     len: usize,
     stalled: *mut bool,
 ) -> i32 {
-    let sdu = if len == 0 { &[][..] } else { core::slice::from_raw_parts(buf, len) };
+    // SAFETY: modbluetooth.c passes the buffer argument's bytes and a bool of its own.
+    let sdu = unsafe { super::bytes(buf, len) };
     errno(ready().and_then(|_| bearer::send(conn, cid, sdu).map_err(code)).map(|s| {
-        *stalled = s;
+        // SAFETY: as above.
+        unsafe { *stalled = s };
         kick();
     }))
 }
@@ -57,9 +59,12 @@ pub unsafe extern "C" fn mp_bluetooth_l2cap_send(
 /// `l2cap_recvinto(conn, cid, buf)`: with no buffer, `*len` is set to the bytes waiting.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_l2cap_recvinto(conn: u16, cid: u16, buf: *mut u8, len: *mut usize) -> i32 {
-    let out = if buf.is_null() { None } else { Some(core::slice::from_raw_parts_mut(buf, *len)) };
+    // SAFETY: modbluetooth.c passes a writable buffer of `*len` bytes (or NULL
+    // to ask for the count) and its own length variable.
+    let out = if buf.is_null() { None } else { Some(unsafe { core::slice::from_raw_parts_mut(buf, *len) }) };
     errno(ready().and_then(|_| bearer::recv(conn, cid, out).map_err(code)).map(|(n, credits)| {
-        *len = n;
+        // SAFETY: as above.
+        unsafe { *len = n };
         // Only a read that freed room for credits has anything for the stack to send.
         if credits {
             kick();

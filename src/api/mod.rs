@@ -4,6 +4,7 @@
 //! them. Functions that MicroPython declares `void` but that must fail raise
 //! `OSError` themselves, as NimBLE's do; they raise only with no Rust value
 //! needing a destructor still live.
+mod deliver;
 mod gap;
 mod gattc;
 mod gatts;
@@ -36,20 +37,53 @@ fn errno(r: Result<(), i32>) -> i32 {
 /// Waits (bounded) until the stack has carried out request `seq`; the stack
 /// runs meanwhile (on unix in its thread, elsewhere from the wait itself).
 fn await_ack(ack: &crate::gap::state::Ack, seq: u32) -> Result<(), i32> {
-    let mut waited = 0;
-    loop {
-        if let Some(e) = ack.result(seq) {
-            return if e == 0 { Ok(()) } else { Err(e) };
-        }
-        if stack::phase() != Phase::Ready || waited >= crate::config::REQUEST_TIMEOUT_MS {
-            return Err(sys::MP_ETIMEDOUT as i32);
-        }
-        unsafe { sys::mp_trouble_port_wait_ms(1) };
-        waited += 1;
+    let mut result = None;
+    wait_while(crate::config::REQUEST_TIMEOUT_MS, 1, || {
+        result = ack.result(seq);
+        result.is_none() && stack::phase() == Phase::Ready
+    });
+    match result {
+        Some(0) => Ok(()),
+        Some(e) => Err(e),
+        None => Err(sys::MP_ETIMEDOUT as i32),
+    }
+}
+
+/// Waits in `step_ms` steps while `busy()` holds, for at most `limit_ms`.
+/// Measured in time, not in steps: each wait also runs the scheduler's IRQ
+/// handlers, which can take far longer than the step asked for.
+fn wait_while(limit_ms: u32, step_ms: u32, mut busy: impl FnMut() -> bool) {
+    let deadline = embassy_time_driver::now() + u64::from(limit_ms) * 1000;
+    while busy() && embassy_time_driver::now() < deadline {
+        crate::runtime::port::wait_ms(step_ms);
+    }
+}
+
+/// Raises `OSError(errno)` in Python, for entry points MicroPython declares
+/// `void`. Called only where no Rust value with a destructor is live: the
+/// exception unwinds through this frame with `nlr` and skips them.
+fn raise(errno: i32) -> ! {
+    // SAFETY: called on the Python thread from a MicroPython entry point, with
+    // nothing left to drop in the frames it unwinds (see above).
+    unsafe { sys::mp_raise_OSError(errno) }
+}
+
+/// A buffer MicroPython passed in (empty for a null pointer or length 0).
+///
+/// # Safety
+/// Unless `ptr` is null or `len` 0, `ptr` points at `len` bytes that stay
+/// valid and unchanged for `'a` (modbluetooth.c passes buffers of Python
+/// objects alive for the call, and the call never outlives them).
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { core::slice::from_raw_parts(ptr, len) }
     }
 }
 
 /// Wakes the stack after a request was posted.
 fn kick() {
-    unsafe { sys::mp_trouble_port_wake() };
+    crate::runtime::executor::wake();
 }

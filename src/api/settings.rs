@@ -1,12 +1,12 @@
 //! Lifecycle and settings: active(), config() keys that live in the backend.
 use core::cell::RefCell;
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use critical_section::Mutex;
-use heapless::Vec;
 
 use super::{ready, NOT_ACTIVE};
-use crate::config::{DEFAULT_MTU, GAP_NAME_DEFAULT, GAP_NAME_MAX, SHUTDOWN_TIMEOUT_MS, STARTUP_TIMEOUT_MS};
+use crate::config::{SHUTDOWN_TIMEOUT_MS, STARTUP_TIMEOUT_MS};
+use crate::runtime::port;
 use crate::stack::{self, Identity, Phase};
 use crate::{gap, sys};
 
@@ -18,9 +18,6 @@ const ADDR_RPA: u8 = 2;
 static ADDR_MODE: AtomicU8 = AtomicU8::new(ADDR_PUBLIC);
 static RANDOM_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
 static PRIVATE_ADDR: Mutex<RefCell<Option<[u8; 6]>>> = Mutex::new(RefCell::new(None));
-static MTU: AtomicU16 = AtomicU16::new(DEFAULT_MTU);
-static NAME: Mutex<RefCell<Vec<u8, GAP_NAME_MAX>>> = Mutex::new(RefCell::new(Vec::new()));
-static NAME_SET: AtomicBool = AtomicBool::new(false);
 
 fn identity() -> Identity {
     let random = match ADDR_MODE.load(Ordering::Relaxed) {
@@ -41,36 +38,36 @@ pub extern "C" fn mp_bluetooth_init() -> i32 {
 /// restart for a new address mode keeps.
 fn init(fresh: bool) -> i32 {
     mp_bluetooth_deinit();
-    if unsafe { sys::mp_bluetooth_hci_uart_init(0, 0) } != 0 {
+    if !port::uart_init() {
         return sys::MP_ENODEV as i32;
     }
     stack::reset_recoveries();
     if fresh {
         // As NimBLE: a fresh start serves only the built-in services until
         // the application registers its own.
-        crate::gatt::serve::reset_database();
-        unsafe { sys::mp_trouble_gatts_db_reset() };
+        critical_section::with(|cs| {
+            crate::gatt::serve::reset_database();
+            port::gatts_db_reset(cs);
+        });
         // The application holds the bonds (MicroPython's contract); trouble
         // gets them when the stack is built, before any peer can connect.
         crate::security::bonds::load_from_app();
-        crate::privacy::load_irk();
         if ADDR_MODE.load(Ordering::Relaxed) == ADDR_RPA {
+            // Only privacy needs the local IRK: an application that never
+            // asks for it hears nothing of it (as with NimBLE).
+            crate::privacy::load_irk();
             // A private address is for one session only.
             let rpa = crate::privacy::new_resolvable_address();
             critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
         }
     }
     critical_section::with(|_| stack::start(identity()));
-    let r = unsafe { sys::mp_trouble_port_start() };
+    let r = port::start();
     if r != 0 {
         shutdown();
         return r;
     }
-    let mut waited = 0;
-    while stack::phase() == Phase::Starting && waited < STARTUP_TIMEOUT_MS {
-        unsafe { sys::mp_trouble_port_wait_ms(10) };
-        waited += 10;
-    }
+    super::wait_while(STARTUP_TIMEOUT_MS, 10, || stack::phase() == Phase::Starting);
     if stack::phase() != Phase::Ready {
         shutdown();
         return sys::MP_ETIMEDOUT as i32;
@@ -93,15 +90,9 @@ pub extern "C" fn mp_bluetooth_deinit() {
     if stack::phase() == Phase::Ready {
         super::gap::mp_bluetooth_gap_advertise_stop();
         let _ = super::gap::mp_bluetooth_gap_scan_stop();
-        for s in gap::state::DISCONNECT_REQ.iter() {
-            s.signal(());
-        }
+        crate::link::each(|_, l| l.disconnect = true);
         super::kick();
-        let mut waited = 0;
-        while gap::state::link_count() > 0 && waited < SHUTDOWN_TIMEOUT_MS {
-            unsafe { sys::mp_trouble_port_wait_ms(10) };
-            waited += 10;
-        }
+        super::wait_while(SHUTDOWN_TIMEOUT_MS, 10, || crate::link::count() > 0);
     }
     shutdown();
 }
@@ -125,10 +116,10 @@ fn recover() {
 }
 
 fn shutdown() {
-    unsafe { sys::mp_trouble_port_stop() };
+    port::stop();
     critical_section::with(|_| stack::stop());
     crate::events::clear();
-    unsafe { sys::mp_bluetooth_hci_uart_deinit() };
+    port::uart_deinit();
 }
 
 /// True once the controller answered and until deinit.
@@ -180,39 +171,43 @@ mod portable_i64 {
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_get_current_address(addr_type: *mut u8, addr: *mut u8) {
     if ready().is_err() {
-        sys::mp_raise_OSError(NOT_ACTIVE);
+        super::raise(NOT_ACTIVE);
     }
     let (t, a) = match identity().random {
         Some(a) => (1, a),
         None => (0, stack::public_address()),
     };
-    *addr_type = t;
-    core::ptr::copy_nonoverlapping(a.as_ptr(), addr, 6);
+    // SAFETY: modbluetooth.c passes a byte and a 6-byte buffer of its own.
+    unsafe {
+        *addr_type = t;
+        core::ptr::copy_nonoverlapping(a.as_ptr(), addr, 6);
+    }
 }
 
 /// `config(addr_mode=...)`: switching restarts the stack with the new identity.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
     if ready().is_err() {
-        sys::mp_raise_OSError(NOT_ACTIVE);
+        super::raise(NOT_ACTIVE);
     }
     // A non-resolvable private address can't be a connectable identity
     // (NimBLE accepts it and then fails to advertise). Refuse clearly.
     if !matches!(mode, ADDR_PUBLIC | ADDR_RANDOM | ADDR_RPA) {
-        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
+        super::raise(sys::MP_EINVAL as i32);
     }
     if ADDR_MODE.load(Ordering::Relaxed) == mode {
         return;
     }
     if mode == ADDR_PUBLIC && stack::public_address() == [0; 6] {
-        sys::mp_raise_OSError(sys::MP_EINVAL as i32);
+        super::raise(sys::MP_EINVAL as i32);
     }
-    if gap::state::link_count() > 0 {
-        sys::mp_raise_OSError(sys::MP_EBUSY as i32);
+    if crate::link::count() > 0 {
+        super::raise(sys::MP_EBUSY as i32);
     }
     match mode {
         ADDR_RANDOM => ensure_static_random(),
         ADDR_RPA => {
+            crate::privacy::load_irk();
             let rpa = crate::privacy::new_resolvable_address();
             critical_section::with(|cs| *PRIVATE_ADDR.borrow(cs).borrow_mut() = Some(rpa));
         }
@@ -221,7 +216,7 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
     ADDR_MODE.store(mode, Ordering::Relaxed);
     let r = init(false);
     if r != 0 {
-        sys::mp_raise_OSError(r);
+        super::raise(r);
     }
 }
 
@@ -229,58 +224,43 @@ pub unsafe extern "C" fn mp_bluetooth_set_address_mode(mode: u8) {
 fn ensure_static_random() {
     if critical_section::with(|cs| RANDOM_ADDR.borrow(cs).borrow().is_none()) {
         let mut a = [0u8; 6];
-        unsafe { sys::mp_trouble_random(a.as_mut_ptr(), 6) };
+        port::random(&mut a);
         a[0] |= 0xc0; // static random: the two most significant bits set
         critical_section::with(|cs| *RANDOM_ADDR.borrow(cs).borrow_mut() = Some(a));
     }
 }
 
-/// The GAP device name (what peers read from the GAP service).
-pub fn with_device_name<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    critical_section::with(|cs| {
-        let name = NAME.borrow(cs).borrow();
-        f(if NAME_SET.load(Ordering::Relaxed) { &name } else { GAP_NAME_DEFAULT })
-    })
-}
-
-/// The ATT MTU offered in exchanges (`config(mtu=...)`).
-pub fn preferred_mtu() -> u16 {
-    MTU.load(Ordering::Relaxed)
-}
-
 /// `config('gap_name')`.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gap_get_device_name(buf: *mut *const u8) -> usize {
-    critical_section::with(|cs| {
-        let name = NAME.borrow(cs).borrow();
-        if NAME_SET.load(Ordering::Relaxed) {
-            // The buffer is static; MicroPython copies it before anything can change it.
-            *buf = name.as_ptr();
-            name.len()
-        } else {
-            *buf = GAP_NAME_DEFAULT.as_ptr();
-            GAP_NAME_DEFAULT.len()
-        }
+    // MicroPython copies the name before anything can change it, and the
+    // storage is static, so the pointer stays valid after the lock.
+    crate::settings::with_device_name(|name| {
+        // SAFETY: modbluetooth.c passes a pointer variable of its own.
+        unsafe { *buf = name.as_ptr() };
+        name.len()
     })
 }
 
 /// `config(gap_name=...)`.
 #[no_mangle]
 pub unsafe extern "C" fn mp_bluetooth_gap_set_device_name(buf: *const u8, len: usize) -> i32 {
-    let bytes = core::slice::from_raw_parts(buf, len);
-    let Ok(v) = Vec::from_slice(bytes) else { return sys::MP_EINVAL as i32 };
-    critical_section::with(|cs| *NAME.borrow(cs).borrow_mut() = v);
-    NAME_SET.store(true, Ordering::Relaxed);
-    0
+    // SAFETY: modbluetooth.c passes the name argument's buffer.
+    let bytes = unsafe { super::bytes(buf, len) };
+    if crate::settings::set_device_name(bytes) {
+        0
+    } else {
+        sys::MP_EINVAL as i32
+    }
 }
 
 /// `config('mtu')`.
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_get_preferred_mtu() -> i32 {
     if stack::phase() != Phase::Ready {
-        unsafe { sys::mp_raise_OSError(NOT_ACTIVE) };
+        super::raise(NOT_ACTIVE);
     }
-    MTU.load(Ordering::Relaxed) as i32
+    i32::from(crate::settings::preferred_mtu())
 }
 
 /// `config(mtu=...)`: 23 ..= 527, NimBLE's bounds.
@@ -289,11 +269,11 @@ pub extern "C" fn mp_bluetooth_set_preferred_mtu(mtu: u16) -> i32 {
     if stack::phase() != Phase::Ready {
         return NOT_ACTIVE;
     }
-    if !(23..=527).contains(&mtu) {
-        return sys::MP_EINVAL as i32;
+    if crate::settings::set_preferred_mtu(mtu) {
+        0
+    } else {
+        sys::MP_EINVAL as i32
     }
-    MTU.store(mtu, Ordering::Relaxed);
-    0
 }
 
 /// `config(bond=...)`.

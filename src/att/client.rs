@@ -76,7 +76,7 @@ pub enum Procedure {
     },
     /// Exchange MTU, offering `mtu` as our receive MTU.
     ExchangeMtu {
-        /// Our receive MTU (clamped to 23..=517).
+        /// Our receive MTU (clamped to 23..=527).
         mtu: u16,
     },
 }
@@ -160,9 +160,10 @@ pub enum Direction {
         /// The attribute indicated.
         handle: u16,
     },
-    /// Nothing to route: empty, a notification or indication too short to name a handle, or a
-    /// Multiple Handle Value Notification, which a server may only send to a client that
-    /// enabled it in Client Supported Features (we never do, Part G §4.10.1).
+    /// Nothing to route: empty, a notification or indication too short to name a handle or
+    /// longer than the ATT_MTU, or a Multiple Handle Value Notification, which a server may
+    /// only send to a client that enabled it in Client Supported Features (we never do, Part G
+    /// §4.10.1).
     Invalid,
 }
 
@@ -246,7 +247,7 @@ impl ClientLink {
         self.mtu
     }
 
-    /// Records the MTU negotiated by either side's exchange (clamped to 23..=517).
+    /// Records the MTU negotiated by either side's exchange (clamped to 23..=527).
     pub fn set_mtu(&mut self, mtu: u16) {
         self.mtu = mtu.clamp(MIN_MTU, MAX_MTU);
     }
@@ -318,7 +319,14 @@ impl ClientLink {
         if Opcode(*pdu.first()?).kind() != Some(Kind::Response) {
             return None;
         }
+        // ATT_MTU bounds every PDU (Part F §3.2.8); a read allows for an MTU that changed while
+        // its request was out (see `read_chunk`).
+        let limit = match self.state {
+            State::Read { mtu, .. } => mtu.max(self.mtu),
+            _ => self.mtu,
+        };
         let step = match Pdu::parse(pdu) {
+            _ if pdu.len() > usize::from(limit) => self.fail(STATUS_INVALID_RESPONSE, out),
             // The reserved code 0 would read as success; it is a broken response instead.
             Ok(Pdu::ErrorRsp { request: r, code, .. }) if r == request && code.0 != 0 => self.on_error(code, out, emit),
             Ok(p) => self.on_pdu(p, value, out, emit),
@@ -425,10 +433,20 @@ fn emit(pdu: Pdu<'_>, out: &mut [u8], mtu: u16) -> Option<usize> {
     pdu.emit(out.get_mut(..limit)?).ok()
 }
 
-/// Routes a received PDU: to the server, or to the client as a response, notification or indication.
-pub fn classify(pdu: &[u8]) -> Direction {
+/// Routes a PDU received while `mtu` is the ATT_MTU: to the server, or to the client as a
+/// response, notification or indication.
+///
+/// A notification or indication longer than the MTU is invalid (Part F §3.2.8) and goes
+/// nowhere: no event, no confirmation. Longer requests and responses still go to the server
+/// and the running procedure, which answer them as invalid.
+pub fn classify(pdu: &[u8], mtu: u16) -> Direction {
     let Some(&op) = pdu.first() else { return Direction::Invalid };
-    let handle = || Some(u16::from_le_bytes([*pdu.get(1)?, *pdu.get(2)?]));
+    let handle = || {
+        if pdu.len() > usize::from(mtu) {
+            return None;
+        }
+        Some(u16::from_le_bytes([*pdu.get(1)?, *pdu.get(2)?]))
+    };
     match Opcode(op).kind() {
         Some(Kind::Response) => Direction::Response,
         Some(Kind::Notification) if Opcode(op) == Opcode::HANDLE_VALUE_NTF => {

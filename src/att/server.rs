@@ -15,16 +15,16 @@ mod write;
 
 use super::codes::{ErrorCode, Opcode};
 use super::wire::{Error as WireError, Pdu};
+use crate::att::db::{Attribute, Database, DeclarationValue, Kind, Permission};
 use crate::config::{MAX_ATTRIBUTES, MIN_ENCRYPTION_KEY_SIZE};
-use crate::gatt::db::{Attribute, Database, DeclarationValue, Kind, Permission};
 use write::PrepareQueue;
 
 /// The ATT_MTU every LE link starts with and never goes below.
 pub const MIN_MTU: u16 = 23;
-/// The largest MTU worth offering: a 512-byte value plus the 5-byte header of the longest PDU.
-pub const MAX_MTU: u16 = 517;
+/// The largest MTU offered or accepted (`config::ATT_MTU_MAX`).
+pub const MAX_MTU: u16 = crate::config::ATT_MTU_MAX;
 /// The longest attribute value ATT allows (Vol 3 Part F §3.2.9).
-pub const MAX_VALUE_LEN: usize = 512;
+pub use crate::config::MAX_VALUE_LEN;
 
 /// The security of the link, as the security manager last reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -210,6 +210,16 @@ pub fn handle_request<S: ValueStore + ?Sized, H: Hooks + ?Sized>(
         Err(_) if op.kind() == Some(super::codes::Kind::Request) => return error(out, op, 0, ErrorCode::INVALID_PDU),
         Err(_) => return Outcome::Silent,
     };
+    // ATT_MTU bounds every PDU either way (Vol 3 Part F §3.2.8), so a longer one is invalid
+    // whatever it carries. A request gets Invalid PDU and changes nothing: dropping it would
+    // leave the client waiting until its transaction times out and the bearer is lost
+    // (§3.3.3). Anything else is dropped, as a command that fails is (§3.4.5.3).
+    if pdu.len() > usize::from(link.mtu) {
+        return match op.kind() {
+            Some(super::codes::Kind::Request) => error(out, op, 0, ErrorCode::INVALID_PDU),
+            _ => Outcome::Silent,
+        };
+    }
     let mut ctx = Ctx { db, store, link, security, hooks };
     let result = match parsed {
         Pdu::ExchangeMtuReq { mtu } => ctx.exchange_mtu(mtu, out),

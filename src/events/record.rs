@@ -1,5 +1,10 @@
 //! The events Python sees, and their encoding as ring records.
+#![forbid(unsafe_code)]
 use crate::att::uuid::Uuid;
+
+/// The status events carry for a request that got no answer in time
+/// (NimBLE's BLE_HS_ETIMEOUT, which its backend reports as it is).
+pub const STATUS_TIMEOUT: u16 = 13;
 
 /// One event for Python; data is borrowed while encoding and decoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use trouble_host::prelude::Peripheral;
 use super::state::{AdvParams, AdvRequest, ADV_ACK, ADV_REQ};
 use super::Handoff;
 use crate::config::ADV_DATA_MAX;
-use crate::stack::{self, Controller, Pool, TStack};
+use crate::host::{self, Controller, Pool, TStack};
 use crate::sys;
 
 /// Advertising interval limits of the Core spec (20 ms .. 10.24 s).
@@ -55,7 +55,7 @@ async fn next_request(periph: &mut Peripheral<'static, Controller, Pool>, handof
         });
         match select(accepted, ADV_REQ.wait()).await {
             // The controller stops legacy advertising when a link is made.
-            Either::First(conn) => handoff.send(conn).await,
+            Either::First(conn) => super::link::hand_over(handoff, conn),
             Either::Second(r) => return r,
         }
     }
@@ -69,7 +69,7 @@ async fn start(stack: &'static TStack, p: &AdvParams) -> Result<(), ()> {
         interval,
         interval,
         kind,
-        stack::own_addr_kind(),
+        host::own_addr_kind(),
         AddrKind::PUBLIC,
         BdAddr::default(),
         AdvChannelMap::ALL,

@@ -11,7 +11,7 @@ use super::state::{ConnRequest, CONNECTING, CONN_REQ};
 use super::{to_le, Handoff};
 use crate::config::{CONN_INTERVAL_MAX_US, CONN_INTERVAL_MIN_US, SUPERVISION_TIMEOUT_MS};
 use crate::events::{self, Event};
-use crate::stack::TStack;
+use crate::host::TStack;
 use crate::sys;
 
 /// Serves connection requests until the stack stops.
@@ -20,6 +20,12 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
     loop {
         let p = match CONN_REQ.wait().await {
             ConnRequest::Start(p) => p,
+            // gap_connect(None) straight after gap_connect replaced the request
+            // before this task saw it: that attempt ends here, reported as any other.
+            ConnRequest::Cancel if CONNECTING.swap(false, Ordering::AcqRel) => {
+                attempt_ended();
+                continue;
+            }
             ConnRequest::Cancel => continue,
         };
         let target = [Address::new(AddrKind::new(p.addr_type), BdAddr::new(to_le(p.addr)))];
@@ -50,15 +56,19 @@ pub async fn task(stack: &'static TStack, handoff: &Handoff) {
         let outcome = select3(central.connect(&config), give_up, CONN_REQ.wait()).await;
         CONNECTING.store(false, Ordering::Release);
         match outcome {
-            Either3::First(Ok(conn)) => handoff.send(conn).await,
-            // As NimBLE: a failed, timed-out or cancelled attempt is a
-            // PERIPHERAL_DISCONNECT for handle 0xffff with no address.
-            _ => events::push(Event::Link {
-                code: sys::MP_BLUETOOTH_IRQ_PERIPHERAL_DISCONNECT as u8,
-                handle: 0xffff,
-                addr_type: 0xff,
-                addr: [0; 6],
-            }),
+            Either3::First(Ok(conn)) => super::link::hand_over(handoff, conn),
+            _ => attempt_ended(),
         }
     }
+}
+
+/// As NimBLE: a failed, timed-out or cancelled attempt is a
+/// PERIPHERAL_DISCONNECT for handle 0xffff with no address.
+fn attempt_ended() {
+    events::push(Event::Link {
+        code: sys::MP_BLUETOOTH_IRQ_PERIPHERAL_DISCONNECT as u8,
+        handle: 0xffff,
+        addr_type: 0xff,
+        addr: [0; 6],
+    });
 }

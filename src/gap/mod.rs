@@ -3,6 +3,7 @@
 //!
 //! The C ABI never touches trouble-host; it posts a request into one of the
 //! signals below (the latest request wins) and reads the status mirrors.
+#![forbid(unsafe_code)]
 pub mod advertise;
 pub mod connect;
 pub mod link;
@@ -11,16 +12,18 @@ pub mod state;
 
 use embassy_futures::join::join4;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
 
-use crate::stack::{Link, TStack};
+use crate::config::MAX_CONNECTIONS;
+use crate::host::{Link, TStack};
 
-/// Hands new connections from the advertiser/connector to a free link slot.
-pub type Handoff = Channel<NoopRawMutex, Link, 1>;
+/// Hands new connections from the advertiser/connector to the slot the
+/// multiplexer opened for each.
+pub type Handoff = [Signal<NoopRawMutex, Link>; MAX_CONNECTIONS];
 
 /// Runs all GAP tasks for the lifetime of the stack.
 pub async fn run(stack: &'static TStack) {
-    let handoff = Handoff::new();
+    let handoff: Handoff = [const { Signal::new() }; MAX_CONNECTIONS];
     join4(advertise::task(stack, &handoff), scan::task(stack), connect::task(stack, &handoff), link::slots(&handoff))
         .await;
 }

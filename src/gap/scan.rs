@@ -9,7 +9,7 @@ use trouble_host::scan::Scanner;
 
 use super::state::{ScanRequest, SCANNING, SCAN_ACK, SCAN_REQ};
 use crate::events::{self, Event};
-use crate::stack::TStack;
+use crate::host::TStack;
 use crate::sys;
 
 /// Scan interval/window limits of the Core spec (2.5 ms .. 10.24 s).

@@ -1,5 +1,5 @@
 //! Requests from the C ABI and status mirrors it reads, all behind the backend lock.
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
 use core::sync::atomic::AtomicBool;
 
 use critical_section::Mutex;
@@ -7,7 +7,7 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use heapless::Vec;
 
-use crate::config::{ADV_DATA_MAX, MAX_CONNECTIONS};
+use crate::config::ADV_DATA_MAX;
 
 /// Advertising parameters as MicroPython gives them.
 pub struct AdvParams {
@@ -117,40 +117,12 @@ pub enum ConnRequest {
     Cancel,
 }
 
-/// A live link as the C ABI sees it.
-#[derive(Clone, Copy)]
-pub struct LinkInfo {
-    /// HCI connection handle.
-    pub handle: u16,
-    /// The IRQ that reports its end (CENTRAL_ or PERIPHERAL_DISCONNECT).
-    pub down_irq: u8,
-    /// Peer address type.
-    pub addr_type: u8,
-    /// Peer address, most significant byte first.
-    pub addr: [u8; 6],
-}
-
-impl LinkInfo {
-    /// Tells Python the link is gone.
-    pub fn report_down(&self) {
-        let (code, handle, addr_type, addr) = (self.down_irq, self.handle, self.addr_type, self.addr);
-        crate::events::push(crate::events::Event::Link { code, handle, addr_type, addr });
-    }
-}
-
 /// Advertiser requests.
 pub static ADV_REQ: Signal<CriticalSectionRawMutex, AdvRequest> = Signal::new();
 /// Scanner requests.
 pub static SCAN_REQ: Signal<CriticalSectionRawMutex, ScanRequest> = Signal::new();
 /// Connector requests.
 pub static CONN_REQ: Signal<CriticalSectionRawMutex, ConnRequest> = Signal::new();
-/// Per-slot disconnect requests.
-pub static DISCONNECT_REQ: [Signal<CriticalSectionRawMutex, ()>; MAX_CONNECTIONS] =
-    [const { Signal::new() }; MAX_CONNECTIONS];
-
-/// Live links, by slot.
-pub static LINKS: Mutex<RefCell<[Option<LinkInfo>; MAX_CONNECTIONS]>> =
-    Mutex::new(RefCell::new([None; MAX_CONNECTIONS]));
 /// A scan is running (results are reported only then).
 pub static SCANNING: AtomicBool = AtomicBool::new(false);
 /// A connection attempt is pending.
@@ -162,10 +134,6 @@ pub fn reset() {
     ADV_REQ.reset();
     SCAN_REQ.reset();
     CONN_REQ.reset();
-    for s in DISCONNECT_REQ.iter() {
-        s.reset();
-    }
-    critical_section::with(|cs| *LINKS.borrow(cs).borrow_mut() = [None; MAX_CONNECTIONS]);
     SCANNING.store(false, Relaxed);
     CONNECTING.store(false, Relaxed);
 }
@@ -175,11 +143,7 @@ pub fn reset() {
 pub fn report_all_lost() {
     use crate::events::{self, Event};
     use core::sync::atomic::Ordering::AcqRel;
-    let links =
-        critical_section::with(|cs| core::mem::replace(&mut *LINKS.borrow(cs).borrow_mut(), [None; MAX_CONNECTIONS]));
-    for l in links.into_iter().flatten() {
-        l.report_down();
-    }
+    crate::link::report_all_lost();
     if SCANNING.swap(false, AcqRel) {
         events::push(Event::ScanDone);
     }
@@ -191,30 +155,4 @@ pub fn report_all_lost() {
             addr: [0; 6],
         });
     }
-}
-
-/// The controller reported the link `handle` closed: report it to Python now,
-/// in HCI order. Its slot may only notice later, after a new link (perhaps
-/// with the same handle) was reported from another slot; Python must see this
-/// disconnect before that connect.
-pub fn link_closed(handle: u16) {
-    let info = critical_section::with(|cs| {
-        let mut links = LINKS.borrow(cs).borrow_mut();
-        links.iter_mut().find(|l| matches!(l, Some(l) if l.handle == handle)).and_then(|l| l.take())
-    });
-    if let Some(l) = info {
-        l.report_down();
-    }
-}
-
-/// The slot of a live link with this handle.
-pub fn slot_of(handle: u16) -> Option<usize> {
-    critical_section::with(|cs| {
-        LINKS.borrow(cs).borrow().iter().position(|l| matches!(l, Some(l) if l.handle == handle))
-    })
-}
-
-/// Number of live links.
-pub fn link_count() -> usize {
-    critical_section::with(|cs| LINKS.borrow(cs).borrow().iter().filter(|l| l.is_some()).count())
 }

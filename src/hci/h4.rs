@@ -3,6 +3,7 @@
 //! The framer never trusts a length field: packets longer than its buffer are
 //! skipped whole and counted, unknown packet indicators are dropped byte by
 //! byte until a known one resynchronises the stream.
+#![forbid(unsafe_code)]
 use crate::config::HCI_MAX_PACKET;
 
 /// H4 packet indicators.
@@ -193,7 +194,7 @@ mod tests {
     fn oversized_acl_is_skipped_whole() {
         let mut f = Framer::new();
         let mut bytes = vec![2, 1, 0, 0x00, 0x02]; // 512-byte payload
-        bytes.extend(std::iter::repeat(4).take(512)); // payload full of indicator bytes
+        bytes.extend(std::iter::repeat_n(4, 512)); // payload full of indicator bytes
         bytes.extend([4, 0x13, 0]);
         let got = feed(&mut f, &bytes);
         assert_eq!(got, vec![(Kind::Event, vec![0x13, 0])]);

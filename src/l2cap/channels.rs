@@ -13,8 +13,8 @@ use crate::config::{
 
 /// Smallest MTU and MPS of an LE credit-based channel.
 const MIN_MTU: u16 = 23;
-/// The status reported for a request the peer never answered (NimBLE's BLE_HS_ETIMEOUT).
-pub const STATUS_TIMEOUT: u16 = 13;
+/// The status reported for a request the peer never answered.
+pub use crate::events::STATUS_TIMEOUT;
 
 /// What the application must hear about (the `_IRQ_L2CAP_*` events; the
 /// fields are those of the IRQ tuples).
@@ -433,7 +433,7 @@ impl Channels {
                 }
             }
             Signal::DisconnectReq { dcid, scid } => {
-                // A draining channel is closed already: a repeated request names no channel.
+                // A channel already closed (kept for unread data) is not closed again.
                 let live = |c: &Channel| c.peer_cid == scid && c.state != State::Draining;
                 match self.index(handle, dcid).filter(|&i| live(&self.chans[i])) {
                     Some(i) => {
@@ -466,10 +466,16 @@ impl Channels {
         if !CID_DYNAMIC.contains(&scid) {
             return Err(result::INVALID_SOURCE_CID);
         }
-        if self.chans.iter().any(|c| c.state != State::Free && c.handle == handle && c.peer_cid == scid) {
+        // A closed channel kept only for its unread data no longer holds the
+        // peer's id: the peer may (and trouble-based peers do) hand it out again.
+        if self
+            .chans
+            .iter()
+            .any(|c| !matches!(c.state, State::Free | State::Draining) && c.handle == handle && c.peer_cid == scid)
+        {
             return Err(result::SOURCE_CID_IN_USE);
         }
-        if mtu < MIN_MTU || mps < MIN_MTU || mps > 65533 {
+        if mtu < MIN_MTU || !(MIN_MTU..=65533).contains(&mps) {
             return Err(result::UNACCEPTABLE_PARAMETERS);
         }
         Ok(our_mtu)

@@ -55,7 +55,7 @@ fn bulk_transfer_with_a_slow_reader_loses_nothing() {
     let mut got: Vec<u8> = Vec::new();
     let mut rng = crate::testutil::XorShift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..200 {
-        let len = rng.below(1025) as usize;
+        let len = rng.below(1025);
         let sdu: Vec<u8> = (0..len).map(|_| rng.next()).collect();
         match a.t.send(1, ca, &sdu) {
             Ok(stalled) => {
@@ -335,4 +335,34 @@ fn recv_is_reported_once_until_read_and_again_while_data_is_left() {
     a.t.send(1, ca, b"four").unwrap();
     settle(&mut a, &mut b);
     assert_eq!(b.take(), [recv], "new data after a full read is reported");
+}
+
+#[test]
+fn a_closed_channel_with_unread_data_frees_the_peers_channel_id() {
+    let (mut a, mut b) = (Side::new(), Side::new());
+    let (ca, cb) = open(&mut a, &mut b, 200);
+    a.t.send(1, ca, b"unread").unwrap();
+    a.t.disconnect(1, ca, 0).unwrap();
+    settle(&mut a, &mut b);
+    a.take();
+    assert_eq!(b.take().last(), Some(&Note::Disconnect { handle: 1, cid: cb, psm: 0x80, status: 0 }));
+    // b keeps the data for its application, but the peer's id is free again:
+    // the next channel on the same PSM (a reuses its id) opens.
+    let (ca2, cb2) = open(&mut a, &mut b, 200);
+    assert_eq!(ca2, ca, "a hands out the same id again");
+    assert_ne!(cb2, cb);
+    let mut buf = [0u8; 10];
+    assert_eq!(b.t.recv(1, cb, Some(&mut buf), &mut |_| {}), Ok((6, false)), "the old data is still there");
+    // A disconnection request naming the closed channel is not obeyed twice.
+    let mut out = [0u8; SIGNAL_MAX];
+    let n = wire::emit(9, &Signal::DisconnectReq { dcid: cb, scid: ca }, &mut out);
+    b.t.on_frame(1, wire::CID_SIGNALLING, &out[..n], 0, &mut |e| panic!("{e:?}"));
+    let mut frame = [0u8; 300];
+    let (_, _, n) = b.t.next_out(&mut frame, 0, &mut |_| {}).unwrap();
+    assert_eq!(wire::parse(&frame[..n]), Ok((9, Signal::CommandReject { reason: reject::INVALID_CID })));
+    // The new channel carries its own data.
+    a.t.send(1, ca2, b"second").unwrap();
+    settle(&mut a, &mut b);
+    assert_eq!(b.t.recv(1, cb2, Some(&mut buf), &mut |_| {}).map(|r| r.0), Ok(6));
+    assert_eq!(&buf[..6], b"second");
 }

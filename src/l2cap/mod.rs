@@ -1,15 +1,19 @@
-//! L2CAP LE credit-based connection-oriented channels, the backend's own.
-//!
-//! The filter (`hci::filter`) hands this module every frame on a dynamic
-//! channel id and the signalling commands that concern such channels;
-//! trouble-host never sees them. `channels` is the state machine, `wire` the
-//! signalling formats, `rx`/`tx` a channel's buffers.
+//! L2CAP: basic frames (`frame`, `reassembly`), the controller's buffers
+//! shared with trouble-host (`share`), and LE credit-based channels, the
+//! backend's own: the multiplexer (`link::mux`) hands `coc` every frame on a
+//! dynamic channel id and the signalling commands that concern such channels;
+//! trouble-host never sees them. `channels` is their state machine, `wire`
+//! the signalling formats, `rx`/`tx` a channel's buffers.
 #![warn(missing_docs)]
-#[cfg(not(any(test, fuzzing)))]
-pub mod bearer;
+#![forbid(unsafe_code)]
 pub mod channels;
+#[cfg(not(any(test, fuzzing)))]
+pub mod coc;
+pub mod frame;
 #[cfg(test)]
 mod fuzz;
+pub mod reassembly;
 pub mod rx;
+pub mod share;
 pub mod tx;
 pub mod wire;

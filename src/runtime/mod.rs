@@ -2,4 +2,5 @@
 //! `mp_bluetooth_hci_poll()`, with time and locking on MicroPython primitives.
 pub mod critical;
 pub mod executor;
+pub mod port;
 pub mod time;

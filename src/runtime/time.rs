@@ -27,6 +27,7 @@ embassy_time_driver::time_driver_impl!(static DRIVER: MpTimeDriver = MpTimeDrive
 impl Driver for MpTimeDriver {
     fn now(&self) -> u64 {
         critical_section::with(|cs| {
+            // SAFETY: a plain call into the port, callable from any context.
             let raw = unsafe { sys::mp_trouble_ticks_us() };
             let last = self.last_raw.borrow(cs);
             let high = self.high.borrow(cs);

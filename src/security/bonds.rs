@@ -14,8 +14,7 @@ use trouble_host::{Address, Identity};
 use super::record::{BondRecord, LEN};
 use crate::config::MAX_BONDS;
 use crate::events::{self, Event};
-use crate::stack::TStack;
-use crate::sys;
+use crate::host::TStack;
 
 /// The secret type bond records are stored under (NimBLE's "peer security" number).
 pub const SEC_TYPE_BOND: u8 = 2;
@@ -35,10 +34,7 @@ pub fn load_from_app() {
     // Bounded, so the loop ends even for an application that never says None.
     for index in 0..(MAX_BONDS as u8).saturating_mul(4) {
         let mut buf = [0u8; LEN];
-        let n = unsafe {
-            sys::mp_trouble_get_secret(SEC_TYPE_BOND, index, core::ptr::null(), 0, buf.as_mut_ptr(), buf.len())
-        };
-        let Ok(n) = usize::try_from(n) else { break };
+        let Some(n) = crate::runtime::port::get_secret(SEC_TYPE_BOND, index, None, &mut buf) else { break };
         let parsed = if n > buf.len() { None } else { BondRecord::decode(&buf[..n]).ok() };
         match parsed {
             Some(r) if table.is_full() => {

@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use trouble_host::prelude::IoCapabilities;
 
-use crate::stack::TStack;
+use crate::host::TStack;
 
 static BOND: AtomicBool = AtomicBool::new(true);
 static MITM: AtomicBool = AtomicBool::new(false);
@@ -25,7 +25,10 @@ pub fn set_mitm(v: bool) {
     DIRTY.store(true, Ordering::Release);
 }
 
-/// `config(le_secure=...)`.
+/// `config(le_secure=...)`: whether Secure Connections are required, as MicroPython's
+/// documentation defines it. False (the default, as NimBLE's) still prefers them but pairs
+/// legacy with a peer that lacks them; True refuses legacy pairing (Pairing Failed,
+/// Authentication Requirements), where NimBLE would fall back to it.
 pub fn set_le_secure(v: bool) {
     LE_SECURE.store(v, Ordering::Relaxed);
     DIRTY.store(true, Ordering::Release);

@@ -1,7 +1,7 @@
 # aioble GAP: advertise() payload building (name sized in bytes, 16/32/128-bit
 # service lists, appearance, manufacturer, spill to the scan response) and
 # scan()'s ScanResult parsing; connect/disconnect from both sides; timeouts:
-# a non-connectable advert returns None (M1), a connectable one raises
+# a non-connectable advert returns None, a connectable one raises
 # TimeoutError, an oversized payload raises ValueError.
 
 import sys, asyncio, aioble, bluetooth
@@ -10,7 +10,7 @@ TIMEOUT_MS = 5000
 UUID16 = bluetooth.UUID(0x181A)
 UUID32 = bluetooth.UUID(b"\x78\x56\x34\x12")
 UUID128 = bluetooth.UUID("6E400001-B5A3-F393-E0A9-E50E24DCCA9E")
-NAME = "c\u00e2mera"  # 6 characters, 7 bytes (M16: sized in bytes)
+NAME = "c\u00e2mera"  # 6 characters, 7 bytes (sized in bytes)
 
 
 async def instance0_task():
@@ -27,10 +27,13 @@ async def instance0_task():
         timeout_ms=TIMEOUT_MS,
     )
     print("connected", type(conn).__name__, conn.is_connected())
+    # The central holds the link until we have looked at it (a slow
+    # peripheral would otherwise see it closed already).
+    multitest.broadcast("seen")
     await conn.disconnected(timeout_ms=TIMEOUT_MS)
     print("disconnected", conn.is_connected())
 
-    # M1: a beacon's advert just ends.
+    # a beacon's advert just ends.
     print("beacon", await aioble.advertise(20_000, connectable=False, manufacturer=(0x0ABC, b"B"), timeout_ms=300))
     try:
         await aioble.advertise(20_000, name="x", timeout_ms=300)
@@ -75,6 +78,7 @@ async def instance1_task():
     print("device eq", device == result.device)
     async with await device.connect(timeout_ms=TIMEOUT_MS) as conn:
         print("connected", conn.is_connected(), conn.device == device)
+        multitest.wait("seen")
     print("after with", conn.is_connected())
 
     multitest.wait("again")

@@ -2,13 +2,13 @@
 # builder and come back byte for byte (scan response only with active=True);
 # a non-connectable advert is reported with connectable False; when a
 # device's payload changes the scan yields the same ScanResult object again;
-# limited_disc sets the LE Limited flag. Both adverts end by timeout (M1).
+# limited_disc sets the LE Limited flag. Both adverts end by timeout.
 
 import asyncio, aioble
 
 ADV1 = b"\x02\x01\x06\x05\xff\xbc\x0aV1"
 RSP1 = b"\x05\x09raw1"
-# M16: names are sized in bytes. 13 x U+00E9 = 26 bytes: flags 3 + name 28
+# names are sized in bytes. 13 x U+00E9 = 26 bytes: flags 3 + name 28
 # end exactly at byte 31 and stay in the advert; 14 (28 bytes) must spill to
 # the scan response, though 14 characters would seem to fit.
 NAME3 = "\u00e9" * 13

@@ -1,6 +1,6 @@
 # aioble GAP timeouts and link loss: scan duration/cancel/one-at-a-time,
 # connect timeout to an absent device, connect cancelling a running scan,
-# exchange_mtu (twice: same MTU, M12), connection.timeout() and
+# exchange_mtu (twice: same MTU), connection.timeout() and
 # disconnected() raising TimeoutError, DeviceDisconnectedError in a task
 # guarded by connection.timeout(None), and stop() then restart from cold.
 

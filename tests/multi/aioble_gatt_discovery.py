@@ -1,7 +1,7 @@
 # aioble client discovery: a characteristics() loop nested in a services()
-# loop and a descriptors() loop nested in that (M5), descriptor(uuid) and
+# loop and a descriptors() loop nested in that, descriptor(uuid) and
 # ClientDescriptor read/write against a server Descriptor, characteristic()
-# returning None when absent, and enforced timeouts (M7): a discovery given
+# returning None when absent, and enforced timeouts: a discovery given
 # 1 ms raises TimeoutError and the link still serves the next discovery; a
 # read whose on_read stalls past timeout_ms raises TimeoutError.
 

@@ -1,4 +1,4 @@
-# aioble long values (M6): a 300-byte value read in one read() and written in
+# aioble long values: a 300-byte value read in one read() and written in
 # one write() (Prepare/Execute when it exceeds MTU-3), at the default MTU and
 # after exchange_mtu(100); a value that fits is a plain write; a 512-byte
 # value (the ATT maximum) round-trips too.

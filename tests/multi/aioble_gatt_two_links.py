@@ -1,4 +1,4 @@
-# aioble discovery on two links at the same time (M5): one central connects
+# aioble discovery on two links at the same time: one central connects
 # to two peripherals and runs a nested services()/characteristics() walk on
 # both concurrently; each link's results stay on that link. Then it
 # subscribes on both and each server's send_update reaches its own client.

@@ -1,5 +1,5 @@
 # aioble L2CAP: connection.l2cap_connect()/l2cap_accept() and L2CAPChannel.
-# SDUs of up to the MTU come out of recvinto() whole, one per call (M8); data
+# SDUs of up to the MTU come out of recvinto() whole, one per call; data
 # sent just before the peer closes is still read, then recvinto() returns 0
 # and a further call raises L2CAPDisconnectedError. An unknown PSM raises
 # L2CAPConnectionError(2). The peripheral, which listens, also opens a channel

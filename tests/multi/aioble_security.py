@@ -1,5 +1,5 @@
 # aioble security: pair() and bonds kept in a secrets file. Numeric
-# comparison completes through set_passkey_handler() (M10), authenticated;
+# comparison completes through set_passkey_handler(), authenticated;
 # mitm=True with io=3 (no way to confirm) raises OSError(EACCES); a Just Works
 # bond is written to the file with the local IRK (2 entries, atomically: no
 # temporary file is left), and after both sides restart their stacks the

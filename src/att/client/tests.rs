@@ -528,9 +528,9 @@ fn exchange_mtu() {
     let mut out = [0u8; 23];
     assert_eq!(c.link.start(Procedure::ExchangeMtu { mtu: 256 }, &[], &mut out), Err(Error::AlreadyExchanged));
 
-    // A server offering less than the minimum gets the minimum; ours is clamped to 517.
+    // A server offering less than the minimum gets the minimum; ours is clamped to 527.
     let mut c = C::new(23);
-    assert_eq!(c.start(Procedure::ExchangeMtu { mtu: 1000 }), [0x02, 0x05, 0x02]);
+    assert_eq!(c.start(Procedure::ExchangeMtu { mtu: 1000 }), [0x02, 0x0f, 0x02]);
     assert_eq!(c.feed(&[0x03, 0x05, 0x00]), None);
     assert_eq!(c.take(), [Got::Mtu(23)]);
     let mut c = C::new(23);
@@ -698,23 +698,65 @@ fn small_output_buffers_end_procedures_cleanly() {
 
 #[test]
 fn classify_routes_every_kind() {
-    assert_eq!(classify(&[]), Direction::Invalid);
-    assert_eq!(classify(&[0x0a, 0x03, 0x00]), Direction::ToServer);
-    assert_eq!(classify(&[0x52, 0x03, 0x00, 1]), Direction::ToServer);
-    assert_eq!(classify(&[0x1e]), Direction::ToServer);
-    assert_eq!(classify(&[0x22, 1]), Direction::ToServer, "unknown requests get Request Not Supported");
-    assert_eq!(classify(&[0x7f]), Direction::ToServer);
-    assert_eq!(classify(&[0x01, 0x0a, 0x03, 0x00, 0x01]), Direction::Response);
-    assert_eq!(classify(&[0x0b]), Direction::Response);
-    assert_eq!(classify(&[0x11, 0x00]), Direction::Response, "malformed responses still end the procedure");
-    assert_eq!(classify(&[0x1b, 0x34, 0x12, 1, 2]), Direction::Notification { handle: 0x1234 });
-    assert_eq!(classify(&[0x1b, 0x34, 0x12]), Direction::Notification { handle: 0x1234 });
-    assert_eq!(classify(&[0x1d, 0x03, 0x00, 9]), Direction::Indication { handle: 3 });
-    assert_eq!(classify(&[0x1b, 0x34]), Direction::Invalid);
-    assert_eq!(classify(&[0x1d]), Direction::Invalid);
-    assert_eq!(classify(&[0x23, 0x03, 0x00, 0x01, 0x00, 0x64]), Direction::Invalid);
+    assert_eq!(classify(&[], 23), Direction::Invalid);
+    assert_eq!(classify(&[0x0a, 0x03, 0x00], 23), Direction::ToServer);
+    assert_eq!(classify(&[0x52, 0x03, 0x00, 1], 23), Direction::ToServer);
+    assert_eq!(classify(&[0x1e], 23), Direction::ToServer);
+    assert_eq!(classify(&[0x22, 1], 23), Direction::ToServer, "unknown requests get Request Not Supported");
+    assert_eq!(classify(&[0x7f], 23), Direction::ToServer);
+    assert_eq!(classify(&[0x01, 0x0a, 0x03, 0x00, 0x01], 23), Direction::Response);
+    assert_eq!(classify(&[0x0b], 23), Direction::Response);
+    assert_eq!(classify(&[0x11, 0x00], 23), Direction::Response, "malformed responses still end the procedure");
+    assert_eq!(classify(&[0x1b, 0x34, 0x12, 1, 2], 23), Direction::Notification { handle: 0x1234 });
+    assert_eq!(classify(&[0x1b, 0x34, 0x12], 23), Direction::Notification { handle: 0x1234 });
+    assert_eq!(classify(&[0x1d, 0x03, 0x00, 9], 23), Direction::Indication { handle: 3 });
+    assert_eq!(classify(&[0x1b, 0x34], 23), Direction::Invalid);
+    assert_eq!(classify(&[0x1d], 23), Direction::Invalid);
+    assert_eq!(classify(&[0x23, 0x03, 0x00, 0x01, 0x00, 0x64], 23), Direction::Invalid);
     let mut out = [0u8; 4];
     assert_eq!(confirmation(&mut out), 1);
     assert_eq!(out[0], 0x1e);
     assert_eq!(confirmation(&mut []), 0);
+}
+
+#[test]
+fn pdus_longer_than_the_mtu_are_invalid() {
+    // A notification or indication longer than ATT_MTU is dropped (no confirmation either);
+    // exactly ATT_MTU is fine, and the limit follows the MTU.
+    let mut ntf = vec![0x1b, 0x03, 0x00];
+    ntf.resize(23, 7);
+    assert_eq!(classify(&ntf, 23), Direction::Notification { handle: 3 });
+    ntf.push(7);
+    assert_eq!(classify(&ntf, 23), Direction::Invalid);
+    assert_eq!(classify(&ntf, 24), Direction::Notification { handle: 3 });
+    let mut ind = ntf.clone();
+    ind[0] = 0x1d;
+    assert_eq!(classify(&ind, 23), Direction::Invalid);
+    // Requests and responses still reach the server and the procedure, which refuse them.
+    assert_eq!(classify(&pdu(&[&[0x12, 3, 0], &[0; 300]]), 23), Direction::ToServer);
+    assert_eq!(classify(&pdu(&[&[0x11, 6], &[0; 300]]), 23), Direction::Response);
+
+    // A discovery response over the MTU ends the procedure as a broken response, reporting
+    // nothing from it: four 16-bit services make 26 bytes.
+    let mut c = C::new(23);
+    c.start(Procedure::DiscoverServices { uuid: None });
+    let services: Vec<u8> = (0..4u16).flat_map(|i| pdu(&[&le(1 + 2 * i), &le(2 + 2 * i), &le(0x1800 + i)])).collect();
+    assert_eq!(c.feed(&pdu(&[&[0x11, 6], &services])), None);
+    assert_eq!(c.take(), [Got::Done(STATUS_INVALID_RESPONSE)]);
+    assert!(!c.link.busy());
+    // The same response fits once the MTU allows it.
+    let mut c = C::new(26);
+    c.start(Procedure::DiscoverServices { uuid: None });
+    assert!(c.feed(&pdu(&[&[0x11, 6], &services])).is_some());
+    assert_eq!(c.take().len(), 4);
+
+    // A Read Response over the MTU fails the read; a Write Response padded past it too.
+    let mut c = C::new(23);
+    c.start(Procedure::Read { handle: 3 });
+    assert_eq!(c.feed(&pdu(&[&[0x0b], &[1; 23]])), None);
+    assert_eq!(c.take(), [Got::Done(STATUS_INVALID_RESPONSE)]);
+    c.value = vec![1, 2];
+    c.start(Procedure::Write { handle: 3, len: 2, with_response: true });
+    assert_eq!(c.feed(&[0x13; 24]), None);
+    assert_eq!(c.take(), [Got::Done(STATUS_INVALID_RESPONSE)]);
 }

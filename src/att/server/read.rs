@@ -2,9 +2,9 @@
 
 use super::{Access, Builder, Ctx, Fail, Hooks, ValueStore};
 use crate::att::codes::{ErrorCode, Opcode};
+use crate::att::db::Kind;
 use crate::att::lists::HandleSet;
 use crate::att::uuid::Uuid;
-use crate::gatt::db::Kind;
 
 /// Longest value in a Read By Type entry: its Length byte also counts the 2-byte handle.
 const READ_BY_TYPE_VALUE_MAX: usize = 253;

@@ -1,7 +1,7 @@
 //! The server driven with raw request bytes, checked against the bytes the spec prescribes.
 use super::*;
+use crate::att::db::flags::*;
 use crate::att::uuid::Uuid;
-use crate::gatt::db::flags::*;
 use std::collections::HashMap;
 
 mod fuzz;
@@ -390,4 +390,53 @@ fn unknown_and_malformed_requests() {
     let mut out = [0u8; 3];
     let o = handle_request(&t.db, &mut t.store, &mut t.link, t.security, &mut t.app, &[0x0a, 99, 0], &mut out);
     assert_eq!(o, Outcome::Silent);
+}
+
+/// `len` bytes of `head` followed by filler.
+fn padded(head: &[u8], len: usize) -> Vec<u8> {
+    let mut v = head.to_vec();
+    v.resize(len, 0x5a);
+    v
+}
+
+#[test]
+fn pdus_longer_than_the_mtu_are_invalid() {
+    let mut t = setup();
+    let mut write = padded(&[0x12, 16, 0], 300);
+    // 300 bytes while ATT_MTU is 23: Invalid PDU, the value and events untouched.
+    assert_eq!(t.rsp(&write), err(0x12, 0, ErrorCode::INVALID_PDU));
+    assert_eq!(t.store.value(16), long_value(300));
+    // Every request that carries a variable part: Find By Type Value, Read Multiple (and its
+    // variable form), Prepare Write, and a known request padded past the MTU.
+    let requests = [
+        padded(&[0x06, 1, 0, 0xff, 0xff, 0x00, 0x28], 24),
+        padded(&[0x0e, 3, 0, 5, 0], 25),
+        padded(&[0x20, 3, 0, 5, 0], 25),
+        padded(&[0x16, 16, 0, 0, 0], 24),
+        padded(&[0x0a, 3, 0], 24),
+    ];
+    for req in &requests {
+        assert_eq!(t.rsp(req), err(req[0], 0, ErrorCode::INVALID_PDU), "{:#x}", req[0]);
+    }
+    // Commands are dropped, as failing commands are; so is a confirmation padded past it.
+    for pdu in [padded(&[0x52, 18, 0], 24), padded(&[0xd2, 18, 0], 40), padded(&[0x1e], 24)] {
+        assert_eq!(t.run(&pdu).0, Outcome::Silent, "{:#x}", pdu[0]);
+    }
+    assert_eq!(t.store.value(18), b"");
+    assert!(t.app.events.is_empty(), "{:?}", t.app.events);
+    // The prepare queue took nothing: executing writes nothing.
+    assert_eq!(t.rsp(&[0x18, 1]), [0x19]);
+    assert!(t.app.events.is_empty());
+    // Exactly ATT_MTU is fine; after an exchange the limit is the new MTU.
+    write.truncate(23);
+    assert_eq!(t.rsp(&write), [0x13]);
+    t.exchange_mtu(185);
+    write.resize(185, 1);
+    assert_eq!(t.rsp(&write), [0x13]);
+    assert_eq!(t.store.value(16).len(), 182);
+    write.push(1);
+    assert_eq!(t.rsp(&write), err(0x12, 0, ErrorCode::INVALID_PDU));
+    assert_eq!(t.store.value(16).len(), 182);
+    // An unknown request stays unsupported, whatever its length.
+    assert_eq!(t.rsp(&padded(&[0x30], 300)), err(0x30, 0, ErrorCode::REQUEST_NOT_SUPPORTED));
 }

@@ -2,9 +2,9 @@
 
 use super::{emit, Access, Ctx, Event, Fail, Hooks, ValueStore, MAX_VALUE_LEN};
 use crate::att::codes::ErrorCode;
+use crate::att::db::{Attribute, Kind};
 use crate::att::wire::Pdu;
 use crate::config::{PREPARE_QUEUE_BYTES, PREPARE_QUEUE_ENTRIES};
-use crate::gatt::db::{Attribute, Kind};
 
 /// One stretch of queued bytes for one attribute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -188,6 +188,8 @@ static void *poll_thread(void *arg) {
 }
 
 int mp_trouble_port_start(void) {
+    // Made here, on the Python thread, before the poll thread can signal it.
+    mp_trouble_port_waker_fd();
     wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd < 0) {
         return MP_ENOMEM;
@@ -237,6 +239,31 @@ void mp_trouble_port_wake(void) {
 void mp_trouble_port_nudge_python(void) {
     if (running && !pthread_equal(pthread_self(), python_thread_id)) {
         pthread_kill(python_thread_id, TROUBLE_NUDGE_SIGNAL);
+    }
+}
+
+// One eventfd for every _trouble.Waker: readable while one is set, or a
+// delivery was scheduled (a spurious wake-up of a waiter costs it one more
+// check of its flag).
+static int waker_fd = -1;
+
+int mp_trouble_port_waker_fd(void) {
+    if (waker_fd < 0) {
+        waker_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    return waker_fd;
+}
+
+void mp_trouble_port_waker_signal(bool set) {
+    int fd = mp_trouble_port_waker_fd();
+    if (fd < 0) {
+        return;
+    }
+    uint64_t v = 1;
+    if (set) {
+        (void)!write(fd, &v, sizeof(v));
+    } else {
+        (void)!read(fd, &v, sizeof(v));
     }
 }
 

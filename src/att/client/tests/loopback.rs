@@ -1,8 +1,8 @@
 //! The client against this crate's own ATT server: every procedure end to end, each side
 //! checking the other's bytes.
 use super::*;
+use crate::att::db::{flags::*, Database};
 use crate::att::server::{handle_request, Access, Decision, Event, Hooks, Outcome, Security, ServerLink, ValueStore};
-use crate::gatt::db::{flags::*, Database};
 use std::collections::HashMap;
 
 #[derive(Default)]

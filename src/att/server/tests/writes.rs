@@ -45,7 +45,8 @@ fn write_request_and_command() {
     assert_eq!(t.store.value(12), [100]);
     assert!(t.app.events.is_empty());
     // A value over 512 bytes is refused even when the MTU would carry it.
-    t.exchange_mtu(517);
+    t.link = ServerLink::new(MAX_MTU);
+    assert_eq!(t.rsp(&[0x02, 0x05, 0x02]), [0x03, 0x0f, 0x02], "we offer 527; 517 is agreed");
     let mut big = vec![0x12, 16, 0];
     big.extend(long_value(513));
     assert_eq!(t.rsp(&big), err(0x12, 16, ErrorCode::INVALID_ATTRIBUTE_VALUE_LENGTH));

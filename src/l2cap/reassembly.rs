@@ -1,13 +1,14 @@
-//! Reassembly of ATT PDUs (L2CAP basic frames on channel 4) from ACL fragments;
-//! the credit-based channels (`l2cap::bearer`) use it for their frames too.
+//! Reassembly of L2CAP basic frames from ACL fragments, for the channels the
+//! backend serves itself (ATT, credit-based channels and their signalling).
 //!
-//! The backend takes ATT away from trouble-host, so it rebuilds the L2CAP
-//! frames itself: a first fragment carries the L2CAP header with the frame's
-//! length, continuations carry the rest. A frame longer than the buffer (the
-//! peer exceeded any MTU we could have agreed) or a fragment that doesn't fit
-//! the frame is dropped whole.
+//! A first fragment carries the L2CAP header with the frame's length,
+//! continuations carry the rest. A frame longer than the buffer (the peer
+//! exceeded any MTU we could have agreed) or a fragment that doesn't fit the
+//! frame is dropped whole.
+#![forbid(unsafe_code)]
 use heapless::Vec;
 
+use super::frame::BasicHeader;
 use crate::config::ATT_PDU_MAX;
 
 /// Why a fragment was dropped.
@@ -50,18 +51,23 @@ impl<const N: usize> Reassembler<N> {
         self.cid
     }
 
-    /// Takes one ACL fragment's data (L2CAP bytes). Returns the ATT PDU once
-    /// complete; the slice is valid until the next call.
+    /// Whether a frame is part-way in (continuations expected).
+    pub fn in_progress(&self) -> bool {
+        self.expected > 0 || self.skipping > 0
+    }
+
+    /// Takes one ACL fragment's data (L2CAP bytes). Returns the frame's
+    /// payload once complete; the slice is valid until the next call.
     pub fn push(&mut self, first: bool, data: &[u8]) -> Result<Option<&[u8]>, Drop> {
         if first {
             self.buf.clear();
             self.skipping = 0;
-            let (Some(len), Some(rest)) = (data.get(..2), data.get(4..)) else {
+            let (Some(header), Some(rest)) = (BasicHeader::parse(data), data.get(super::frame::HEADER..)) else {
                 self.expected = 0;
                 return Err(Drop::NoHeader);
             };
-            self.cid = u16::from_le_bytes([data[2], data[3]]);
-            let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+            self.cid = header.cid;
+            let len = usize::from(header.len);
             if len > N {
                 self.expected = 0;
                 self.skipping = len.saturating_sub(rest.len());
@@ -97,24 +103,9 @@ impl<const N: usize> Reassembler<N> {
     }
 }
 
-/// Payload sizes of the ACL fragments that carry an ATT PDU of `pdu_len`
-/// bytes when each holds at most `acl_len`: the first includes the 4-byte
-/// L2CAP header.
-pub fn fragment_lens(pdu_len: usize, acl_len: usize) -> impl Iterator<Item = usize> {
-    let acl_len = acl_len.max(5);
-    let mut left = pdu_len + 4;
-    core::iter::from_fn(move || {
-        if left == 0 {
-            return None;
-        }
-        let n = left.min(acl_len);
-        left -= n;
-        Some(n)
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::frame::fragment_lens;
     use super::*;
 
     #[test]
@@ -162,6 +153,5 @@ mod tests {
             }
             assert_eq!(out.as_deref(), Some(&pdu[..]));
         }
-        assert_eq!(fragment_lens(0, 27).collect::<std::vec::Vec<_>>(), [4]);
     }
 }

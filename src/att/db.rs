@@ -6,6 +6,7 @@
 //! The builder mirrors `gatts_register_services`: [`Database::begin`] starts over with the GAP
 //! and GATT services, then services, characteristics and descriptors are appended in order.
 //! Handles are dense from 1, so handle `h` is entry `h - 1`.
+#![forbid(unsafe_code)]
 
 use crate::att::uuid::Uuid;
 use crate::config::MAX_ATTRIBUTES;

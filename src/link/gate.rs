@@ -34,7 +34,7 @@ pub enum Gate {
 impl Gate {
     /// Whether a command from the peer (`op`, or `None` if its first
     /// fragment doesn't carry the opcode) may reach trouble; updates the state.
-    pub fn from_peer(&mut self, op: Option<u8>, central: bool) -> bool {
+    pub fn admit(&mut self, op: Option<u8>, central: bool) -> bool {
         let pass = match (*self, op) {
             (Gate::Pairing, _) => true,
             (Gate::Idle, Some(PAIRING_REQUEST)) => !central,
@@ -48,7 +48,7 @@ impl Gate {
     }
 
     /// Notes a command trouble sends to the peer.
-    pub fn to_peer(&mut self, op: u8) {
+    pub fn note_sent(&mut self, op: u8) {
         match op {
             PAIRING_FAILED => *self = Gate::Idle,
             PAIRING_REQUEST | PAIRING_RESPONSE | SECURITY_REQUEST => *self = Gate::Pairing,
@@ -67,38 +67,38 @@ mod tests {
     #[test]
     fn idle_passes_only_what_starts_a_pairing_in_the_role() {
         let mut g = Gate::Idle;
-        assert!(!g.from_peer(Some(DHKEY_CHECK), false));
-        assert!(!g.from_peer(Some(PAIRING_FAILED), false));
-        assert!(!g.from_peer(Some(SECURITY_REQUEST), false));
-        assert!(!g.from_peer(None, false));
+        assert!(!g.admit(Some(DHKEY_CHECK), false));
+        assert!(!g.admit(Some(PAIRING_FAILED), false));
+        assert!(!g.admit(Some(SECURITY_REQUEST), false));
+        assert!(!g.admit(None, false));
         assert_eq!(g, Gate::Idle);
-        assert!(!g.from_peer(Some(PAIRING_REQUEST), true), "a central is never asked to pair");
-        assert!(g.from_peer(Some(PAIRING_REQUEST), false));
+        assert!(!g.admit(Some(PAIRING_REQUEST), true), "a central is never asked to pair");
+        assert!(g.admit(Some(PAIRING_REQUEST), false));
         assert_eq!(g, Gate::Pairing);
         let mut c = Gate::Idle;
-        assert!(c.from_peer(Some(SECURITY_REQUEST), true));
+        assert!(c.admit(Some(SECURITY_REQUEST), true));
         assert_eq!(c, Gate::Pairing);
     }
 
     #[test]
     fn a_late_command_after_our_pairing_failed_is_withheld() {
         let mut g = Gate::Idle;
-        assert!(g.from_peer(Some(PAIRING_REQUEST), false));
-        assert!(g.from_peer(Some(PUBLIC_KEY), false));
+        assert!(g.admit(Some(PAIRING_REQUEST), false));
+        assert!(g.admit(Some(PUBLIC_KEY), false));
         // We reject the numeric comparison; the peer's DHKey Check crosses our Pairing Failed.
-        g.to_peer(PAIRING_FAILED);
-        assert!(!g.from_peer(Some(DHKEY_CHECK), false));
+        g.note_sent(PAIRING_FAILED);
+        assert!(!g.admit(Some(DHKEY_CHECK), false));
         // A new pairing still starts.
-        assert!(g.from_peer(Some(PAIRING_REQUEST), false));
+        assert!(g.admit(Some(PAIRING_REQUEST), false));
     }
 
     #[test]
     fn the_peers_pairing_failed_ends_the_pairing() {
         let mut g = Gate::Idle;
-        g.to_peer(PAIRING_REQUEST);
+        g.note_sent(PAIRING_REQUEST);
         assert_eq!(g, Gate::Pairing);
-        assert!(g.from_peer(Some(PAIRING_FAILED), true));
+        assert!(g.admit(Some(PAIRING_FAILED), true));
         assert_eq!(g, Gate::Idle);
-        assert!(!g.from_peer(Some(PAIRING_FAILED), true), "no ping-pong of Pairing Failed");
+        assert!(!g.admit(Some(PAIRING_FAILED), true), "no ping-pong of Pairing Failed");
     }
 }
