@@ -35,7 +35,7 @@ pub enum Reject {
     Att,
     /// A credit-based channel's frame or signalling: the backend's own too.
     L2cap,
-    /// An SMP PDU that would trip trouble-host in the link's state (see `security::gate`).
+    /// An SMP PDU that would trip trouble-host in the link's state (see `link::gate`).
     Smp,
 }
 
