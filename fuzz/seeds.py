@@ -50,6 +50,11 @@ SEEDS = {
         + b"\x02" + acl(2, u16(7) + u16(4) + bytes([0x12, 0x10, 0]))
         + b"\x02" + acl(2, [1, 2, 3, 4], start=False)
         + b"\x02" + acl(2, u16(7) + u16(6)) + b"\x02" + acl(2, [1, 3, 0, 0x0d, 16, 7, 7], start=False),
+        # The backend's buffers announced, a link up, one packet of ours (odd first byte) and
+        # one of trouble's in flight, both completed: trouble is told of its one.
+        "share_split": bytes([4, 0x0e, 7, 1, 0x02, 0x20, 0, 27, 0, 16]) + b"\x04" + conn_complete(1)
+        + b"\x02" + acl(1, l2cap(4, [0x02, 0x17, 0])) + b"\x02" + acl(1, l2cap(4, [0x0a, 3, 0, 0]))
+        + bytes([4, 0x13, 5, 1, 1, 0, 2, 0]),
         "adv_report": b"\x04" + bytes([0x3e, 12 + len(AD), 0x02, 1, 0, 0, 1, 2, 3, 4, 5, 6, len(AD)]) + AD + b"\xc8",
         "ltk_request_encryption": b"\x04" + conn_complete(3, central=False)
         + b"\x04" + bytes([0x3e, 13, 0x05, 3, 0] + [0] * 10) + b"\x04" + bytes([0x08, 4, 0, 3, 0, 1]),
