@@ -28,7 +28,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
 .PHONY: all deps micropython venv firmware firmware-qemu firmware-tool run-qemu demo-qemu test \
-	test-repeat soak apifuzz demo demo-phone example bench size thumb clean
+	test-repeat soak apifuzz fuzz fuzz-build demo demo-phone example bench size thumb clean
 all: firmware
 
 deps: $(STAMPS)/apt $(STAMPS)/rust-targets
@@ -112,13 +112,15 @@ firmware-tool: micropython
 		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
 	install -D -m 755 build/unix-$(TOOL)-obj/micropython build/unix-$(TOOL)/micropython
 
-# Every test: Rust unit tests, the thumb builds, then one pytest run over the
-# virtual radio's own tests and the firmware's multi-instance tests (MicroPython's
-# upstream ones and ours), so the last line is pytest's summary.
+# Every test: format and lints, Rust unit tests, every fuzz target for 5 s, the thumb
+# builds, then one pytest run over the virtual radio's own tests and the firmware's
+# multi-instance tests (MicroPython's upstream ones and ours), so the last line is
+# pytest's summary.
 test: deps micropython venv firmware firmware-qemu
 	cargo fmt --check
 	MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) --all-targets -- -D warnings
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
+	$(MAKE) fuzz FUZZ_S=5
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
 
@@ -150,6 +152,32 @@ soak: deps micropython venv firmware
 APIFUZZ_ARGS ?=
 apifuzz: deps micropython venv firmware
 	build/venv/bin/python python/apifuzz.py --runs $(APIFUZZ_RUNS) --seconds $(APIFUZZ_S) $(APIFUZZ_ARGS)
+
+# Coverage-guided fuzzing of the parsers that take outside input (fuzz/, libFuzzer through
+# cargo-fuzz, installed pinned under build/tools): every target in turn, one worker, FUZZ_S
+# seconds each (or until FUZZ_RUNS executions); prints execs, coverage and crashes per target.
+#   make fuzz FUZZ_S=60 [FUZZ_RUNS=10000000] [FUZZ_ONLY=att_server,hci_h4] [FUZZ_SANITIZER=address]
+# The code under test is safe Rust, so no sanitizer by default (debug assertions and overflow
+# checks are on); AddressSanitizer needs nightly flags, which RUSTC_BOOTSTRAP=1 allows on stable.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_S ?= 60
+FUZZ_RUNS ?=
+FUZZ_ONLY ?=
+FUZZ_SANITIZER ?= none
+CARGO_FUZZ := build/tools/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	cargo install --locked --root build/tools -j$(JOBS) cargo-fuzz --version =$(CARGO_FUZZ_VERSION)
+
+fuzz-build: $(CARGO_FUZZ)
+	cargo fetch --locked --manifest-path fuzz/Cargo.toml
+	PATH=$(CURDIR)/build/tools/bin:$$PATH CARGO_BUILD_JOBS=$(JOBS) \
+		$(if $(filter-out none,$(FUZZ_SANITIZER)),RUSTC_BOOTSTRAP=1) \
+		cargo fuzz build -s $(FUZZ_SANITIZER)
+
+fuzz: fuzz-build
+	$(PYTHON) fuzz/run.py --seconds $(FUZZ_S) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) \
+		$(if $(FUZZ_ONLY),--only $(FUZZ_ONLY))
 
 # The ESS sensor example and a central that reads, subscribes and reconnects,
 # on two firmware instances over the virtual radio; ends with a checked summary.

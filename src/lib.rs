@@ -15,8 +15,14 @@
 //!   MicroPython's primitives.
 //!
 //! Wire formats and protocol state machines (`att`, `l2cap`, `queue`,
-//! `security::{gate, record}`, `events::record`, `hci::{h4, packet, filter}`)
-//! are pure, forbid unsafe code and are unit-tested and fuzzed on the host.
+//! `link::gate`, `security::{ltk, record}`, `events::record`,
+//! `hci::{h4, packet, filter}`) are pure, forbid unsafe code and are
+//! unit-tested and fuzzed on the host.
+//!
+//! Under `cfg(fuzzing)` (set by cargo-fuzz) only the pure modules are built, as
+//! for unit tests: nothing that needs MicroPython's bindings and no panic
+//! handler. `fuzz/pure` compiles this file that way as an rlib for the fuzz
+//! targets (an rlib crate type here would switch off LTO of the staticlib).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -30,27 +36,31 @@ pub mod queue;
 #[cfg(test)]
 mod testutil;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod api;
 pub mod events;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod gap;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod host;
+// Public to the fuzz targets only (for `link::gate`); inside the firmware it stays private.
+#[cfg(fuzzing)]
+pub mod link;
+#[cfg(not(fuzzing))]
 mod link;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod privacy;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod runtime;
 pub mod security;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod settings;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod stack;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod sys;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // Never expected: input is validated before it reaches code that could
@@ -64,6 +74,6 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 
 /// Referenced by the precompiled `core` of hosted targets even with
 /// `panic = "abort"`; never called, since nothing unwinds.
-#[cfg(all(not(test), target_os = "linux"))]
+#[cfg(all(not(any(test, fuzzing)), target_os = "linux"))]
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}

@@ -7,9 +7,9 @@
 //! `mp_trouble_deliver_events()` (`api::deliver`).
 pub mod record;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod queue;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub use queue::{clear, dropped, has_room, pending, pop, push, RECORD_MAX};
 
 pub use record::{Event, STATUS_TIMEOUT};

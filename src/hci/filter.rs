@@ -35,7 +35,7 @@ pub enum Reject {
     Att,
     /// A credit-based channel's frame or signalling: the backend's own too.
     L2cap,
-    /// An SMP PDU that would trip trouble-host in the link's state (see `security::gate`).
+    /// An SMP PDU that would trip trouble-host in the link's state (see `link::gate`).
     Smp,
 }
 
@@ -117,7 +117,10 @@ fn check_event(pkt: &[u8]) -> Result<(), Reject> {
         Event::Le(LeEvent::LeEnhancedConnectionComplete(e)) => valid_handle(e.handle),
         // Reports are decoded lazily; a bad one would end the list silently.
         Event::Le(LeEvent::LeAdvertisingReport(e)) => all_ok(e.reports.iter()),
-        Event::Le(LeEvent::LeExtendedAdvertisingReport(e)) => all_ok(e.reports.iter()),
+        Event::Le(LeEvent::LeExtendedAdvertisingReport(e)) => {
+            ext_reports_whole(pkt)?;
+            all_ok(e.reports.iter())
+        }
         _ => Ok(()),
     }
 }
@@ -128,6 +131,19 @@ fn valid_handle(h: ConnHandle) -> Result<(), Reject> {
     } else {
         Err(Reject::Malformed)
     }
+}
+
+/// Whether every extended advertising report is there in full: bt-hci reads a report's
+/// secondary PHY byte without a length check, so a report cut just after its primary PHY
+/// would panic the parser (found by fuzzing, fuzz/fuzz_targets/adv_report.rs).
+fn ext_reports_whole(pkt: &[u8]) -> Result<(), Reject> {
+    // Event code, length, subevent, Num_Reports; each report: 23 fixed octets, Data_Length, Data.
+    let (&n, mut rest) = pkt.get(3..).and_then(<[u8]>::split_first).ok_or(Reject::Malformed)?;
+    for _ in 0..n {
+        let len = usize::from(*rest.get(23).ok_or(Reject::Malformed)?);
+        rest = rest.get(24 + len..).ok_or(Reject::Malformed)?;
+    }
+    Ok(())
 }
 
 fn all_ok<T, E>(mut items: impl Iterator<Item = Result<T, E>>) -> Result<(), Reject> {
@@ -275,6 +291,23 @@ mod tests {
         let mut two = good;
         two[3] = 2;
         assert_eq!(f.check(Kind::Event, &two), Err(Reject::Malformed));
+    }
+
+    #[test]
+    fn rejects_extended_reports_cut_before_the_secondary_phy() {
+        let mut f = Filter::new();
+        // One report: event type, address type, address, primary PHY, then nothing (bt-hci
+        // indexed the missing secondary PHY and panicked).
+        let cut = [0x3e, 12, 0x0d, 1, 0x33, 0, 0, 0, 0, 0, 0, 3, 0, 2];
+        assert_eq!(f.check(Kind::Event, &cut), Err(Reject::Malformed));
+        // The same report whole, with 2 bytes of data, passes.
+        let mut whole = vec![0x3e, 0, 0x0d, 1, 0x13, 0, 0, 1, 2, 3, 4, 5, 6, 1, 0, 0xff, 0x7f, 0xc8, 0, 0];
+        whole.extend([0, 0, 0, 0, 0, 0, 0, 2, 0x01, 0x06]);
+        whole[1] = (whole.len() - 2) as u8;
+        assert_eq!(f.check(Kind::Event, &whole), Ok(()));
+        // Two claimed, one there.
+        whole[3] = 2;
+        assert_eq!(f.check(Kind::Event, &whole), Err(Reject::Malformed));
     }
 
     #[test]

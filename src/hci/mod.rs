@@ -5,7 +5,7 @@ pub mod filter;
 mod fuzz;
 pub mod h4;
 pub mod packet;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod port;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod transport;

@@ -288,6 +288,32 @@ fn data_received_before_a_close_stays_readable() {
 }
 
 #[test]
+fn a_repeated_disconnect_request_does_not_close_a_draining_channel_again() {
+    // Found by fuzzing (fuzz/fuzz_targets/l2cap_channels.rs): the second request used to
+    // report a second DISCONNECT for the same channel.
+    let (mut a, mut b) = (Side::new(), Side::new());
+    let (ca, cb) = open(&mut a, &mut b, 200);
+    a.t.send(1, ca, b"unread").unwrap();
+    settle(&mut a, &mut b);
+    let request = |ident| {
+        let mut out = [0u8; SIGNAL_MAX];
+        let n = wire::emit(ident, &Signal::DisconnectReq { dcid: cb, scid: ca }, &mut out);
+        out[..n].to_vec()
+    };
+    b.t.on_frame(1, wire::CID_SIGNALLING, &request(0x31), 0, &mut |e| b.notes.push(e));
+    b.t.on_frame(1, wire::CID_SIGNALLING, &request(0x32), 0, &mut |e| b.notes.push(e));
+    assert_eq!(b.take()[1..], [Note::Disconnect { handle: 1, cid: cb, psm: 0x80, status: 0 }]);
+    // The first is answered, the repeat names no channel any more.
+    let mut out = [0u8; 300];
+    let rsp = b.t.next_out(&mut out, 0, &mut |_| {}).unwrap();
+    assert_eq!(wire::parse(&out[..rsp.2]), Ok((0x31, Signal::DisconnectRsp { dcid: cb, scid: ca })));
+    let rej = b.t.next_out(&mut out, 0, &mut |_| {}).unwrap();
+    assert_eq!(wire::parse(&out[..rej.2]), Ok((0x32, Signal::CommandReject { reason: reject::INVALID_CID })));
+    // The data is still there to read.
+    assert_eq!(b.t.recv(1, cb, None, &mut |_| {}), Ok((6, false)));
+}
+
+#[test]
 fn recv_is_reported_once_until_read_and_again_while_data_is_left() {
     let (mut a, mut b) = (Side::new(), Side::new());
     let (ca, cb) = open(&mut a, &mut b, 200);

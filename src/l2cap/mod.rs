@@ -7,7 +7,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 pub mod channels;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod coc;
 pub mod frame;
 #[cfg(test)]

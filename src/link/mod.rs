@@ -13,16 +13,16 @@
 //! that belongs to it.
 #![forbid(unsafe_code)]
 pub mod gate;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod mux;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod send;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub mod state;
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod table;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub use state::{LinkState, Peer, Phase, Request, SecurityOp};
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub use table::*;

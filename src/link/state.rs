@@ -109,7 +109,7 @@ pub struct LinkState {
     pub route_left: u16,
     /// Our packets in flight and trouble's frame in progress.
     pub tx: LinkTx,
-    /// Whether trouble has a pairing under way (see `security::gate`).
+    /// Whether trouble has a pairing under way (see `link::gate`).
     pub smp: Gate,
     /// The controller reported a failed encryption and no success since.
     pub encryption_failed: bool,

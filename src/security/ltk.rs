@@ -19,10 +19,10 @@ pub fn trouble_answers(bonds: &[BondInformation], peer: &Identity, ediv: u16, ra
     bonds.iter().find(|b| b.identity.match_identity(peer)).is_some_and(|b| b.ediv == ediv && &b.rand == rand)
 }
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 pub use running::{run, screen};
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 mod running {
     use bt_hci::cmd::le::LeLongTermKeyRequestNegativeReply;
     use bt_hci::param::ConnHandle;

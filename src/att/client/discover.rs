@@ -173,7 +173,16 @@ impl ClientLink {
         out: &mut [u8],
         emit: &mut dyn FnMut(Output<'_>),
     ) -> Step {
-        let values_ok = d.iter().all(|(h, v)| declaration(h, v).is_some());
+        // Each value handle immediately follows its declaration (Part G §3.3) and comes before
+        // the next declaration, so a characteristic never ends before its value.
+        let mut prev = last.map(|l| l.value_handle);
+        let values_ok = d.iter().all(|(h, v)| match declaration(h, v) {
+            Some(f) if prev.is_none_or(|p| h > p) && h.checked_add(1) == Some(f.value_handle) => {
+                prev = Some(f.value_handle);
+                true
+            }
+            _ => false,
+        });
         let Some(last_decl) = check_order(next, end, d.iter().map(|(h, _)| (h, h))).filter(|_| values_ok) else {
             return Step::Finish(STATUS_INVALID_RESPONSE);
         };

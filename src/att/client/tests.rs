@@ -225,6 +225,31 @@ fn characteristic_discovery_ends_at_the_range_end() {
 }
 
 #[test]
+fn characteristic_value_handles_out_of_line_are_invalid() {
+    // Found by fuzzing (fuzz/fuzz_targets/att_client.rs): a value handle far outside the range
+    // was reported, with an end handle below it. A value handle follows its declaration.
+    let bad = [
+        chars16(&[(2, 0x02, 0xfffa, 0x2a00)]),
+        chars16(&[(2, 0x02, 2, 0x2a00)]),
+        chars16(&[(2, 0x02, 0x21, 0x2a00)]),
+        // The next declaration sits on the previous value handle.
+        chars16(&[(2, 0x02, 3, 0x2a00), (3, 0x02, 4, 0x2a01)]),
+    ];
+    for rsp in bad {
+        let mut c = C::new(23);
+        c.start(Procedure::DiscoverCharacteristics { start: 1, end: 0x20, uuid: None });
+        assert_eq!(c.feed(&rsp), None, "{rsp:02x?}");
+        assert_eq!(c.take(), [Got::Done(STATUS_INVALID_RESPONSE)], "{rsp:02x?}");
+    }
+    // Across rounds too: a declaration on the value handle of the one held back.
+    let mut c = C::new(23);
+    c.start(Procedure::DiscoverCharacteristics { start: 1, end: 0x20, uuid: None });
+    assert!(c.feed(&chars16(&[(2, 0x02, 3, 0x2a00)])).is_some());
+    assert_eq!(c.feed(&chars16(&[(3, 0x02, 4, 0x2a00)])), None);
+    assert_eq!(c.take(), [Got::Done(STATUS_INVALID_RESPONSE)]);
+}
+
+#[test]
 fn discover_descriptors() {
     let mut c = C::new(23);
     assert_eq!(c.start(Procedure::DiscoverDescriptors { start: 0x12, end: 0x16 }), [0x04, 0x12, 0x00, 0x16, 0x00]);
