@@ -8,28 +8,7 @@ use mptrouble::att::wire::{Error, Pdu};
 fuzz_target!(|data: &[u8]| {
     match Pdu::parse(data) {
         Ok(p) => {
-            match &p {
-                Pdu::FindInformationRsp(d) => {
-                    assert_eq!(d.iter().count() * (2 + d.format().uuid_len()), d.as_bytes().len())
-                }
-                Pdu::FindByTypeValueRsp(d) => assert_eq!(d.iter().count() * 4, d.as_bytes().len()),
-                Pdu::ReadByTypeRsp(d) => assert_eq!(d.iter().count() * usize::from(d.length()), d.as_bytes().len()),
-                Pdu::ReadByGroupTypeRsp(d) => {
-                    assert_eq!(d.iter().count() * usize::from(d.length()), d.as_bytes().len())
-                }
-                Pdu::ReadMultipleReq(h) | Pdu::ReadMultipleVariableReq(h) => {
-                    assert_eq!(h.iter().count() * 2, h.as_bytes().len())
-                }
-                Pdu::ReadMultipleVariableRsp(l) => {
-                    let n: usize = l.iter().map(|t| 2 + t.value.len()).sum();
-                    assert!(l.as_bytes().len() - n <= 1, "at most a lone length byte is left over");
-                }
-                Pdu::MultipleHandleValueNtf(l) => {
-                    let n: usize = l.iter().map(|(_, v)| 4 + v.len()).sum();
-                    assert_eq!(n, l.as_bytes().len());
-                }
-                _ => {}
-            }
+            p.assert_lists_whole();
             assert_eq!(p.opcode().0, data[0]);
             assert_eq!(p.buffer_len(), data.len());
             let mut out = vec![0u8; data.len()];

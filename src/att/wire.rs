@@ -474,6 +474,34 @@ impl Writer<'_> {
     }
 }
 
+/// Checks for the fuzzers (seeded in `cargo test`, coverage-guided in `fuzz/`).
+#[cfg(any(test, fuzzing))]
+impl Pdu<'_> {
+    /// Panics unless every list in the PDU accounts for all of its bytes.
+    pub fn assert_lists_whole(&self) {
+        match self {
+            Pdu::FindInformationRsp(d) => {
+                assert_eq!(d.iter().count() * (2 + d.format().uuid_len()), d.as_bytes().len())
+            }
+            Pdu::FindByTypeValueRsp(d) => assert_eq!(d.iter().count() * 4, d.as_bytes().len()),
+            Pdu::ReadByTypeRsp(d) => assert_eq!(d.iter().count() * usize::from(d.length()), d.as_bytes().len()),
+            Pdu::ReadByGroupTypeRsp(d) => assert_eq!(d.iter().count() * usize::from(d.length()), d.as_bytes().len()),
+            Pdu::ReadMultipleReq(h) | Pdu::ReadMultipleVariableReq(h) => {
+                assert_eq!(h.iter().count() * 2, h.as_bytes().len())
+            }
+            Pdu::ReadMultipleVariableRsp(l) => {
+                let n: usize = l.iter().map(|t| 2 + t.value.len()).sum();
+                assert!(l.as_bytes().len() - n <= 1, "at most a lone length byte is left over");
+            }
+            Pdu::MultipleHandleValueNtf(l) => {
+                let n: usize = l.iter().map(|(_, v)| 4 + v.len()).sum();
+                assert_eq!(n, l.as_bytes().len());
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
