@@ -238,15 +238,22 @@ BUFS = (b'', b'\x01', b'abc', bytes(range(20)), bytes(244), bytes(range(256)) * 
 SMALL_BUFS = tuple(b[:20] if isinstance(b, (bytes, bytearray, memoryview)) else b for b in BUFS)
 
 
+def pick(items, d, default=None):
+    """An element of a list the IRQ handler may change between any two bytecodes: one copy
+    is taken, so the length checked is the length used."""
+    items = list(items)
+    return items[(d >> 8) % len(items)] if items else default
+
+
 def arg(kind, d):
     """The value of argument category d of an argument kind (see CATS)."""
     cats = CATS[kind]
     i = d % len(cats)
     if kind == 'conn':
         if i < 4:
-            v = LINKS[(d >> 8) % len(LINKS)] if LINKS else STALE[-1]
+            v = pick(LINKS, d, STALE[-1])
             return v + 65536 if i == 3 else v
-        return (STALE[(d >> 8) % len(STALE)], 0x0EFF, 65535, -1, None, 'x')[i - 4]
+        return (pick(STALE, d), 0x0EFF, 65535, -1, None, 'x')[i - 4]
     if kind == 'vh':
         if i < 4:
             return HANDLES[(d >> 8) % len(HANDLES)]
@@ -272,10 +279,9 @@ def arg(kind, d):
         return (23, 100, 256, 527, 600, 0, 65535, 70000, -1, None)[i]
     if kind == 'cid':
         if i < 3:
-            c = CIDS[(d >> 8) % len(CIDS)][1] if CIDS else STALE_CIDS[-1][1]
-            return c
+            return pick(CIDS, d, STALE_CIDS[-1])[1]
         if i == 3:
-            return STALE_CIDS[(d >> 8) % len(STALE_CIDS)][1]
+            return pick(STALE_CIDS, d)[1]
         return (0x40, 0x7F, 0, 0xFFFF, None)[i - 4]
     if kind == 'uuid':
         return (OMIT, OMIT, None, UUIDS[0], UUIDS[1], UUIDS[2], 'x', 5)[i]

@@ -150,6 +150,12 @@ impl ServerLink {
         Self { mtu: MIN_MTU, preferred, mtu_exchanged: false, cccds: [0; CCCD_BYTES], queue: PrepareQueue::new() }
     }
 
+    /// The server of a slot with no link: all zero, so a table of links
+    /// starts in .bss instead of taking its size again in flash as .data.
+    pub const fn unused() -> Self {
+        Self { mtu: 0, preferred: 0, mtu_exchanged: false, cccds: [0; CCCD_BYTES], queue: PrepareQueue::new() }
+    }
+
     /// The ATT_MTU in force.
     pub fn mtu(&self) -> u16 {
         self.mtu

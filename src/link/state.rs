@@ -160,7 +160,7 @@ impl LinkState {
             encryption_failed: false,
             att_in: Ring::new(),
             att_out: Ring::new(),
-            server: ServerLink::new(0),
+            server: ServerLink::unused(),
             indicating: None,
             deferred: None,
             answer: None,
