@@ -7,9 +7,16 @@ import uctypes, vfs
 class _RamDisk:
     BLOCK = 1024
 
+    # None of these methods may contain a jump: MicroPython runs scheduled
+    # callbacks (Bluetooth IRQ handlers) at every jump, and a handler that
+    # writes a file would re-enter littlefs in the middle of the operation
+    # that called the block device (upstream stress_log_filesystem then got
+    # ENOSPC one run in six). A board's block devices are C and have no jumps.
     def __init__(self, addr, blocks):
         self.data = memoryview(uctypes.bytearray_at(addr, blocks * self.BLOCK))
         self.blocks = blocks
+        # ioctl answers: block count, block size, erase (nothing to do in RAM).
+        self.answers = {4: blocks, 5: self.BLOCK, 6: 0}
 
     def readblocks(self, n, buf, off=0):
         at = n * self.BLOCK + off
@@ -20,12 +27,7 @@ class _RamDisk:
         self.data[at : at + len(buf)] = buf
 
     def ioctl(self, op, arg):
-        if op == 4:
-            return self.blocks
-        if op == 5:
-            return self.BLOCK
-        if op == 6:
-            return 0
+        return self.answers.get(op)
 
 
 def _mount():
