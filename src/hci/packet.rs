@@ -90,7 +90,19 @@ impl<'a> EventView<'a> {
     pub fn u16_at(&self, at: usize) -> Option<u16> {
         Some(u16::from_le_bytes([*self.params.get(at)?, *self.params.get(at + 1)?]))
     }
+
+    /// The address (HCI order) a successful Command Complete of Read BD_ADDR carries.
+    pub fn bd_addr(&self) -> Option<[u8; 6]> {
+        // ncmd, opcode, status, BD_ADDR
+        if self.code != EV_COMMAND_COMPLETE || self.u16_at(1) != Some(OP_READ_BD_ADDR) || self.params.len() != 10 {
+            return None;
+        }
+        (self.params[3] == 0).then(|| self.params[4..10].try_into().ok()).flatten()
+    }
 }
+
+/// Read BD_ADDR (Vol 4 Part E §7.4.6).
+pub const OP_READ_BD_ADDR: u16 = 0x1009;
 
 #[cfg(test)]
 mod tests {
@@ -108,6 +120,18 @@ mod tests {
         assert!(Acl::parse(&[0x01, 0x20, 0, 0]).is_some_and(|a| a.first));
         assert_eq!(Acl::parse(&[0x01, 0x20, 2, 0, 1]), None);
         assert_eq!(Acl::parse(&[0x01]), None);
+    }
+
+    #[test]
+    fn bd_addr_only_from_a_successful_read() {
+        let ok = [0x0e, 10, 1, 0x09, 0x10, 0, 1, 2, 3, 4, 5, 6];
+        assert_eq!(EventView::parse(&ok).unwrap().bd_addr(), Some([1, 2, 3, 4, 5, 6]));
+        let mut failed = ok;
+        failed[5] = 0x0c;
+        assert_eq!(EventView::parse(&failed).unwrap().bd_addr(), None);
+        let other = [0x0e, 10, 1, 0x02, 0x20, 0, 1, 2, 3, 4, 5, 6];
+        assert_eq!(EventView::parse(&other).unwrap().bd_addr(), None);
+        assert_eq!(EventView::parse(&[0x0e, 4, 1, 0x09, 0x10, 0]).unwrap().bd_addr(), None);
     }
 
     #[test]
