@@ -27,7 +27,7 @@ RUST_TARGETS := thumbv7m-none-eabi thumbv7em-none-eabihf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAMPS := build/stamps
 
-.PHONY: all deps micropython venv firmware firmware-qemu firmware-tool run-qemu demo-qemu test \
+.PHONY: all deps micropython venv firmware firmware-min firmware-qemu parts-check firmware-tool run-qemu demo-qemu test \
 	test-repeat soak apifuzz fuzz fuzz-build demo demo-phone example bench size thumb clean
 all: firmware
 
@@ -71,6 +71,23 @@ firmware: micropython
 		BUILD=$(CURDIR)/build/unix-obj \
 		$(if $(USER_C_MODULES),USER_C_MODULES=$(USER_C_MODULES))
 	install -D -m 755 build/unix-obj/micropython build/unix/micropython
+
+# MicroPython's optional parts of the bluetooth module, all off: the
+# peripheral role and the GATT server only. Any subset may be passed to a
+# port's make the same way (see cmodule/trouble/micropython.mk).
+PARTS_OFF_ALL := MICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE=0 MICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT=0 \
+	MICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=0 MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=0
+
+# The unix firmware of that build, at build/unix-min/micropython (its tests:
+# tests/test_features.py).
+firmware-min: micropython
+	$(MAKE) -C $(MPY)/mpy-cross -j$(JOBS)
+	$(MAKE) -C $(MPY)/ports/unix -j$(JOBS) \
+		VARIANT_DIR=$(VARIANT_DIR) \
+		FROZEN_MANIFEST=$(FROZEN_MANIFEST) \
+		BUILD=$(CURDIR)/build/unix-min-obj \
+		USER_C_MODULES=$(CURDIR)/cmodule $(PARTS_OFF_ALL)
+	install -D -m 755 build/unix-min-obj/micropython build/unix-min/micropython
 
 # MicroPython's qemu port with this backend, for QEMU's MPS2 boards: a
 # Cortex-M3 (AN385, thumbv7m-none-eabi) and a Cortex-M7 (AN500,
@@ -116,13 +133,25 @@ firmware-tool: micropython
 # builds, then one pytest run over the virtual radio's own tests and the firmware's
 # multi-instance tests (MicroPython's upstream ones and ours), so the last line is
 # pytest's summary.
-test: deps micropython venv firmware firmware-qemu
+test: deps micropython venv firmware firmware-min firmware-qemu
 	cargo fmt --check
 	MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) --all-targets -- -D warnings
+	$(MAKE) parts-check
 	MICROPY_DIR=$(MPY) cargo test --locked --lib -j$(JOBS)
 	$(MAKE) fuzz FUZZ_S=5
 	$(MAKE) thumb
 	MICROPY_DIR=$(MPY) build/venv/bin/python -m pytest -q -p no:cacheprovider python/tests tests
+
+# Each of MicroPython's optional parts left out on its own, and all of them:
+# the backend still builds for a Cortex-M without a warning.
+PARTS := central gatt-client l2cap pairing
+parts-check: deps micropython
+	for off in $(PARTS) all; do \
+		on=""; for p in $(PARTS); do [ $$p = $$off ] || [ $$off = all ] || on="$$on $$p"; done; \
+		echo "without $$off:"; \
+		TROUBLE_LIBC_INCLUDE=$(NEWLIB_INCLUDE) MICROPY_DIR=$(MPY) cargo clippy --locked --release -j$(JOBS) \
+			--target thumbv7em-none-eabihf --no-default-features --features "$$on" -- -D warnings || exit 1; \
+	done
 
 # Every multi-instance test N times in a row on fresh radios (a test that fails
 # once in 30 is a bug): make test-repeat N=30 [ONLY=sec_,gatt_] [BUSY=2]
@@ -213,17 +242,25 @@ thumb: deps micropython
 # heap after active(True) and per connection, and the stack's high-water mark
 # over MicroPython's multi_bluetooth files (python/size_qemu.py, a few minutes).
 SIZE_LIB = target/thumbv7em-none-eabihf/release/libmptrouble.a
+SIZE_BOARD := MPS2_AN500
+# One build of the table: $(call size_variant,NAME,PARTS LEFT OUT).
+size_variant = $(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$(SIZE_BOARD) \
+	BUILD=$(CURDIR)/build/qemu-$(1)-$(SIZE_BOARD) USER_C_MODULES=$(CURDIR)/cmodule $(2) >/dev/null
 size: thumb venv firmware firmware-qemu
 	for b in $(QEMU_BOARDS); do \
 		$(MAKE) -C micropython/qemu -j$(JOBS) MPY=$(MPY) BOARD=$$b BUILD=$(CURDIR)/build/qemu-bare-$$b \
 			>/dev/null || exit 1; \
 	done
+	$(call size_variant,no-l2cap,MICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS=0)
+	$(call size_variant,no-pairing,MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING=0)
+	$(call size_variant,peripheral-server,$(PARTS_OFF_ALL))
 	@llvm-size -t $(SIZE_LIB) | awk 'NR > 1 && $$1 ~ /^[0-9]+$$/ { \
 		if ($$0 ~ /compiler_builtins|\.o \(ex/ && $$0 !~ /mptrouble-/) { bt += $$1; bd += $$2; bb += $$3 } \
 		else if ($$0 ~ /mptrouble-/) { t = $$1; d = $$2; b = $$3 } } \
 		END { printf "thumbv7em-none-eabihf backend:  text %d  data %d  bss %d  (bytes)\n", t, d, b; \
 		      printf "compiler-builtins, upper bound: text %d  data %d  bss %d\n", bt, bd, bb }'
-	@build/venv/bin/python python/size_qemu.py --micropython build/unix/micropython --mpy-dir $(MPY)
+	@build/venv/bin/python python/size_qemu.py --micropython build/unix/micropython --mpy-dir $(MPY) \
+		--table-board $(SIZE_BOARD)
 
 clean:
 	rm -rf build/unix build/unix-obj $(addprefix build/qemu-,$(QEMU_BOARDS))

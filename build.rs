@@ -7,17 +7,60 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+/// MicroPython's optional parts of the bluetooth module and the cargo feature
+/// (as cargo names it in the environment) that builds the matching Rust code.
+const SWITCHES: [(&str, &str); 4] = [
+    ("MICROPY_PY_BLUETOOTH_ENABLE_CENTRAL_MODE", "CARGO_FEATURE_CENTRAL"),
+    ("MICROPY_PY_BLUETOOTH_ENABLE_GATT_CLIENT", "CARGO_FEATURE_GATT_CLIENT"),
+    ("MICROPY_PY_BLUETOOTH_ENABLE_L2CAP_CHANNELS", "CARGO_FEATURE_L2CAP"),
+    ("MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING", "CARGO_FEATURE_PAIRING"),
+];
+
+/// The value of `-DNAME=VALUE` (or `1` for `-DNAME`) among `args`, if defined there.
+fn defined<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().rev().find_map(|a| {
+        let d = a.strip_prefix("-D")?.strip_prefix(name)?;
+        if d.is_empty() {
+            Some("1")
+        } else {
+            d.strip_prefix('=')
+        }
+    })
+}
+
 /// The bluetooth module's configuration for this backend, as `-D` flags
-/// (cmodule/trouble/defines.txt, which the C module's build reads too).
-fn bt_defines(manifest: &Path) -> Vec<String> {
+/// (cmodule/trouble/defines.txt, which the C module's build reads too), for
+/// what the port's flags (`args`) don't define already. An optional part
+/// follows the cargo feature in a plain cargo build; in a port's build both
+/// come from micropython.mk, and a disagreement stops the build here rather
+/// than as missing bindings later.
+fn bt_defines(manifest: &Path, args: &[String]) -> Vec<String> {
     let path = manifest.join("cmodule/trouble/defines.txt");
     println!("cargo:rerun-if-changed={}", path.display());
     let text = std::fs::read_to_string(&path).expect("cmodule/trouble/defines.txt");
-    text.lines()
+    let mut out: Vec<String> = text
+        .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
+        .filter(|l| {
+            let name = l.split('=').next().unwrap_or(l);
+            defined(args, name).is_none() && !SWITCHES.iter().any(|(s, _)| *s == name)
+        })
         .map(|l| format!("-D{l}"))
-        .collect()
+        .collect();
+    for (name, feature) in SWITCHES {
+        let on = env::var_os(feature).is_some();
+        match defined(args, name) {
+            None => out.push(format!("-D{name}={}", on as u8)),
+            Some(v) if (v.trim_matches(|c| c == '(' || c == ')') != "0") != on => panic!(
+                "{name}={v} but the cargo feature {} is {}: set both from micropython.mk",
+                feature.trim_start_matches("CARGO_FEATURE_").to_lowercase().replace('_', "-"),
+                if on { "on" } else { "off" }
+            ),
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 fn main() {
@@ -35,7 +78,8 @@ fn main() {
         }
         Err(_) => args.extend(default_flags(&manifest)),
     }
-    args.extend(bt_defines(&manifest));
+    let defines = bt_defines(&manifest, &args);
+    args.extend(defines);
     // qstr enums and compressed error strings are generated during the port
     // build; the declarations we need use neither.
     args.push("-DNO_QSTR".into());

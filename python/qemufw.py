@@ -28,10 +28,12 @@ def controller_serial(endpoint: str | None) -> str:
 
 
 def command(
-    board: str, endpoint: str | None, console: str = 'pty', report: str | None = None
+    board: str, endpoint: str | None, console: str = 'pty', report: str | None = None,
+    elf: str | None = None,
 ) -> list[str]:
     """qemu-system-arm's arguments: REPL on `console`, UART1 on the controller,
-    and with `report` UART2 (the firmware's "stack_peak N" lines) into that file."""
+    and with `report` UART2 (the firmware's "stack_peak N" lines) into that file;
+    `elf` is another build for the board (make size's variants)."""
     if board not in BOARDS:
         raise ValueError(f'unknown board {board!r}; one of {", ".join(BOARDS)}')
     cmd = [
@@ -40,9 +42,9 @@ def command(
     ]
     if report:
         cmd += ['-serial', f'file:{report}']
-    return cmd + ['-kernel', firmware(board)]
+    return cmd + ['-kernel', elf or firmware(board)]
 
 
-def pyboard_device(board: str, endpoint: str | None, report: str | None = None) -> str:
+def pyboard_device(board: str, endpoint: str | None, report: str | None = None, elf: str | None = None) -> str:
     """A tools/pyboard.py device string that starts the firmware in QEMU."""
-    return 'execpty:' + ' '.join(command(board, endpoint, report=report))
+    return 'execpty:' + ' '.join(command(board, endpoint, report=report, elf=elf))

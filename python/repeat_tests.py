@@ -3,12 +3,14 @@
 
 usage: repeat_tests.py --micropython BINARY --mpy-dir TREE [-n 30] [--only PATTERN]
                        [--busy K] [--stop-on-fail] [--btsnoop-dir DIR]
+                       [--instance-firmware INDEX=BINARY] [FILE...]
 
 Every project file (tests/multi) and every upstream file the suite runs is run
 N times in a row, each time on a fresh virtual radio. --only keeps the files
-whose name contains one of the comma-separated patterns. --busy K starts K
-busy loops for the whole run (a machine with its cores taken), and stops them
-at the end. Prints a line per failed run with its output, a table of failures
+whose name contains one of the comma-separated patterns; FILEs replace the
+suite's list (tests/multi_min, with --instance-firmware 0=build/unix-min/micropython).
+--busy K starts K busy loops for the whole run (a machine with its cores
+taken), and stops them at the end. Prints a line per failed run with its output, a table of failures
 per file, and "N passed, N failed" (runs); exits non-zero if any run failed.
 """
 
@@ -59,11 +61,14 @@ def main(argv=None) -> int:
     parser.add_argument("--btsnoop-dir")
     parser.add_argument("--qemu", type=int, help="instance INDEX runs on the QEMU firmware")
     parser.add_argument("--qemu-board", default="MPS2_AN385")
+    parser.add_argument("--instance-firmware", action="append", default=[], metavar="INDEX=BINARY")
+    parser.add_argument("files", nargs="*", help="these test files instead of the suite's")
     args = parser.parse_args(argv)
     args.micropython = os.path.abspath(args.micropython)
     args.mpy_dir = os.path.abspath(args.mpy_dir)
+    args.instance_firmware = run_multitests.instance_firmware(args.instance_firmware)
     only = [p for p in args.only.split(",") if p]
-    files = test_files(args.mpy_dir, only)
+    files = [os.path.abspath(f) for f in args.files] or test_files(args.mpy_dir, only)
     if not files:
         print("no test file matches", args.only)
         return 2

@@ -3,11 +3,13 @@
 
 usage: run_multitests.py --micropython BINARY --mpy-dir MICROPYTHON_TREE
                          [--latency-ms 5] [--timeout 120] [--btsnoop-dir DIR]
-                         [--qemu INDEX [--qemu-board BOARD]] TESTFILE...
+                         [--qemu INDEX [--qemu-board BOARD]]
+                         [--instance-firmware INDEX=BINARY] TESTFILE...
 
 Every instance is the unix firmware, except with --qemu, where instance INDEX
 is the QEMU firmware of BOARD (make firmware-qemu), driven as a board through
-tools/pyboard.py; a file with fewer instances runs all on unix.
+tools/pyboard.py, and with --instance-firmware, where instance INDEX is another
+unix binary (make firmware-min); a file with fewer instances runs all on unix.
 """
 
 from __future__ import annotations
@@ -100,6 +102,15 @@ def start_radio(
     return radio, [c['endpoint'] for c in controllers]
 
 
+def instance_firmware(specs: list[str]) -> dict[int, str]:
+    """{index: absolute binary path} from INDEX=BINARY arguments."""
+    out = {}
+    for spec in specs:
+        index, _, path = spec.partition('=')
+        out[int(index)] = os.path.abspath(path)
+    return out
+
+
 def run_file(test_file: str, args) -> tuple[str, str]:
     """Run one test file; returns (PASS|FAIL|SKIP, runner output)."""
     count = count_instances(test_file)
@@ -124,8 +135,10 @@ def run_file(test_file: str, args) -> tuple[str, str]:
                     os.makedirs(args.qemu_report_dir, exist_ok=True)
                     name = os.path.splitext(os.path.basename(test_file))[0]
                     report = os.path.join(args.qemu_report_dir, f'{name}.txt')
-                device = qemufw.pyboard_device(args.qemu_board, endpoint, report)
+                device = qemufw.pyboard_device(args.qemu_board, endpoint, report, getattr(args, 'qemu_elf', None))
                 command += ['-i', 'pyb:' + device]
+            elif index in (getattr(args, 'instance_firmware', None) or {}):
+                command += ['-i', f'exec:{args.instance_firmware[index]},MICROPYBTUART={endpoint}']
             else:
                 command += ['-i', f'micropython,MICROPYBTUART={endpoint}']
         command.append(test_file)
@@ -169,10 +182,15 @@ def main(argv=None) -> int:
     parser.add_argument('--qemu', type=int, metavar='INDEX', help='instance INDEX runs in QEMU')
     parser.add_argument('--qemu-board', default=qemufw.DEFAULT_BOARD, choices=sorted(qemufw.BOARDS))
     parser.add_argument('--qemu-report-dir', help="keep the QEMU firmware's UART2 figures here")
+    parser.add_argument(
+        '--instance-firmware', action='append', default=[], metavar='INDEX=BINARY',
+        help='instance INDEX runs this unix binary instead (a build with other parts)',
+    )
     parser.add_argument('files', nargs='+', metavar='TESTFILE')
     args = parser.parse_args(argv)
     args.micropython = os.path.abspath(args.micropython)
     args.mpy_dir = os.path.abspath(args.mpy_dir)
+    args.instance_firmware = instance_firmware(args.instance_firmware)
     if args.btsnoop_dir:
         args.btsnoop_dir = os.path.abspath(args.btsnoop_dir)
     if args.qemu_report_dir:

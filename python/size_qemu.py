@@ -5,6 +5,11 @@ For each board: text/data/bss of the firmware with and without the backend (the
 difference is what the backend costs), the deepest stack use while MicroPython's
 multi_bluetooth files run with the firmware as instance 0 and as instance 1, and
 the heap in use after active(True) and per connection (tests/size/qemu_heap.py).
+
+Then a table of the builds with MicroPython's optional parts left out (make
+size builds them for one board at build/qemu-<variant>-<board>): flash (text +
+data) and static RAM (data + bss) the backend costs, heap per connection and
+per open L2CAP channel (tests/size/qemu_l2cap_heap.py), with NimBLE's figures.
 Prints figures; asserts nothing.
 """
 
@@ -33,12 +38,58 @@ def sizes(elf: str) -> tuple[int, int, int]:
     return int(text), int(data), int(bss)
 
 
-def run_args(args, board: str, qemu: int, report_dir: str | None) -> argparse.Namespace:
+def run_args(args, board: str, qemu: int, report_dir: str | None, elf: str | None = None) -> argparse.Namespace:
     return argparse.Namespace(
         micropython=os.path.abspath(args.micropython), mpy_dir=os.path.abspath(args.mpy_dir),
         latency_ms=5.0, timeout=120.0, btsnoop_dir=None, qemu=qemu, qemu_board=board,
-        qemu_report_dir=report_dir,
+        qemu_report_dir=report_dir, qemu_elf=elf,
     )
+
+
+# The builds of the table: name, what is left out (make size's variants).
+VARIANTS = [
+    ('all', 'everything'),
+    ('no-l2cap', 'no L2CAP channels'),
+    ('no-pairing', 'no pairing and bonding'),
+    ('peripheral-server', 'peripheral + GATT server only'),
+]
+# MicroPython's NimBLE backend on a Cortex-M7 port, every part, binding included, as issue
+# 10 quotes it. It can't be measured here: this MicroPython tree has no lib/mynewt-nimble.
+NIMBLE = ('NimBLE (quoted, not built here)', 87 * 1024, 13824, None, None)
+
+
+def metric(args, board: str, elf: str, name: str, pattern: str) -> str:
+    """One OUTPUT_METRIC figure of tests/size/<name> run with `elf` as instance 0."""
+    path = os.path.join(ROOT, 'tests', 'size', name)
+    verdict, text = run_multitests.run_file(path, run_args(args, board, 0, None, elf))
+    m = re.search(pattern, text)
+    return m.group(1) if verdict == 'PASS' and m else 'failed'
+
+
+def table(args, board: str) -> None:
+    """The optional parts' table for `board`."""
+    bare = sizes(os.path.join(ROOT, 'build', f'qemu-bare-{board}', 'firmware.elf'))
+    rows = []
+    for variant, label in VARIANTS:
+        name = f'qemu-{board}' if variant == 'all' else f'qemu-{variant}-{board}'
+        elf = os.path.join(ROOT, 'build', name, 'firmware.elf')
+        if not os.path.exists(elf):
+            rows.append((label, None, None, 'not built', 'not built'))
+            continue
+        text, data, bss = (a - b for a, b in zip(sizes(elf), bare))
+        conn = metric(args, board, elf, 'qemu_heap.py', r'heap per connection: (\d+), ')
+        chan = '-'
+        if variant in ('all', 'no-pairing'):  # the builds with L2CAP channels
+            chan = metric(args, board, elf, 'qemu_l2cap_heap.py', r'heap per open L2CAP channel: (-?\d+) bytes')
+        rows.append((label, text + data, data + bss, conn, chan))
+    rows.append(NIMBLE)
+    print(f'{board}: what the backend costs per build (bytes; heap measured in QEMU)')
+    print(f'  {"build":32} {"flash":>8} {"static RAM":>11} {"heap/conn":>10} {"heap/L2CAP chan":>16}')
+    for label, flash, ram, conn, chan in rows:
+        def cell(v):
+            return '-' if v is None else str(v)
+        print(f'  {label:32} {cell(flash):>8} {cell(ram):>11} {cell(conn):>10} {cell(chan):>16}')
+    sys.stdout.flush()
 
 
 def stack_peak(args, board: str) -> tuple[int, int, int]:
@@ -77,7 +128,12 @@ def main(argv=None) -> int:
     parser.add_argument('--mpy-dir', default=os.path.join(ROOT, 'build', 'micropython-1.25.0'))
     parser.add_argument('--boards', default=','.join(qemufw.BOARDS))
     parser.add_argument('--no-stack', action='store_true', help='skip the suite run for the stack')
+    parser.add_argument('--table-board', default='MPS2_AN500', help="the board of the optional parts' table")
+    parser.add_argument('--table-only', action='store_true', help='print only that table')
     args = parser.parse_args(argv)
+    if args.table_only:
+        table(args, args.table_board)
+        return 0
     for board in args.boards.split(','):
         with_bt = sizes(qemufw.firmware(board))
         bare = sizes(os.path.join(ROOT, 'build', f'qemu-bare-{board}', 'firmware.elf'))
@@ -93,6 +149,7 @@ def main(argv=None) -> int:
             peak, runs, failed = stack_peak(args, board)
             print(f'  stack high-water over {runs} runs of multi_bluetooth ({failed} failed): {peak} bytes')
         sys.stdout.flush()
+    table(args, args.table_board)
     return 0
 
 

@@ -81,7 +81,11 @@ pub const ATT_IN_BYTES: usize = 2 * (ATT_PDU_MAX + 2);
 /// of the controller (about 14 of 244 bytes).
 pub const ATT_OUT_BYTES: usize = 4096;
 /// Bytes of queued GATT client write values per link (two of the longest).
+#[cfg(feature = "gatt-client")]
 pub const GATTC_VALUE_BYTES: usize = 2 * (MAX_VALUE_LEN + 2);
+/// Without MicroPython's GATT client nothing is ever queued.
+#[cfg(not(feature = "gatt-client"))]
+pub const GATTC_VALUE_BYTES: usize = 0;
 /// Attributes in the GATT server database, the built-in GAP and GATT services (9) included.
 pub const MAX_ATTRIBUTES: usize = 64;
 /// Bytes a client may queue with Prepare Write per connection (512 is the longest attribute value).
@@ -91,6 +95,10 @@ pub const PREPARE_QUEUE_ENTRIES: usize = 8;
 /// Shortest encryption key (bytes, 7–16) accepted for attributes that need encryption.
 pub const MIN_ENCRYPTION_KEY_SIZE: u8 = 16;
 /// GATT client procedures waiting per link behind the running one.
+#[cfg(feature = "gatt-client")]
 pub const GATTC_QUEUE_DEPTH: usize = 2;
+/// Without MicroPython's GATT client nothing waits.
+#[cfg(not(feature = "gatt-client"))]
+pub const GATTC_QUEUE_DEPTH: usize = 0;
 /// Longest attribute value (Vol 3 Part F §3.2.9).
 pub const MAX_VALUE_LEN: usize = 512;

@@ -7,16 +7,18 @@
 //! and handed over with `_IRQ_SET_SECRET`; each activation in `addr_mode=2`
 //! takes a fresh address from it. Handing it to peers during pairing needs
 //! trouble-host's privacy mode, which relies on the controller's resolving
-//! list; that is not used yet (see the README).
+//! list; that is not used yet (see the README). Without pairing and bonding
+//! there are no secrets IRQs and no peer to resolve it: each activation makes
+//! a new key.
 use core::cell::Cell;
 
 use critical_section::Mutex;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::address::resolvable_address;
-use trouble_host::IdentityResolvingKey;
 
-static IRK: Mutex<Cell<Option<IdentityResolvingKey>>> = Mutex::new(Cell::new(None));
+/// The local IRK (its numeric value; never zero, which no key may be).
+static IRK: Mutex<Cell<Option<u128>>> = Mutex::new(Cell::new(None));
 
 /// The port's random source (getrandom on unix).
 struct PortRng;
@@ -45,15 +47,19 @@ impl CryptoRng for PortRng {}
 
 /// Secret type and key NimBLE's backend uses for the local IRK (so an
 /// application's stored secrets carry over).
+#[cfg(feature = "pairing")]
 const SEC_TYPE_OUR_IRK: u8 = 10;
+#[cfg(feature = "pairing")]
 const IRK_KEY: &[u8] = b"irk";
 
 /// Takes the application's IRK, or makes one and hands it over. Python
 /// thread, before the stack starts (the application's handler runs here).
+#[cfg(feature = "pairing")]
 pub fn load_irk() {
     let mut b = [0u8; 16];
     if crate::runtime::port::get_secret(SEC_TYPE_OUR_IRK, 0, Some(IRK_KEY), &mut b) == Some(16) {
-        if let Some(k) = IdentityResolvingKey::from_le_bytes(b) {
+        let k = u128::from_le_bytes(b);
+        if k != 0 {
             critical_section::with(|cs| IRK.borrow(cs).set(Some(k)));
             return;
         }
@@ -64,19 +70,26 @@ pub fn load_irk() {
     crate::events::push(crate::events::Event::SetSecret {
         sec_type: SEC_TYPE_OUR_IRK,
         key: IRK_KEY,
-        value: &k.0.get().to_le_bytes(),
+        value: &k.to_le_bytes(),
     });
 }
 
+/// A new IRK for this activation (nowhere to keep one without bonding).
+#[cfg(not(feature = "pairing"))]
+pub fn load_irk() {
+    critical_section::with(|cs| IRK.borrow(cs).set(None));
+}
+
 /// The local IRK, created on first use.
-pub fn local_irk() -> IdentityResolvingKey {
+pub fn local_irk() -> u128 {
     if let Some(k) = critical_section::with(|cs| IRK.borrow(cs).get()) {
         return k;
     }
     let key = loop {
         let mut b = [0u8; 16];
         PortRng.fill_bytes(&mut b);
-        if let Some(k) = IdentityResolvingKey::from_le_bytes(b) {
+        let k = u128::from_le_bytes(b);
+        if k != 0 {
             break k;
         }
     };
@@ -88,7 +101,7 @@ pub fn local_irk() -> IdentityResolvingKey {
 pub fn new_resolvable_address() -> [u8; 6] {
     let mut prand = [0u8; 3];
     PortRng.fill_bytes(&mut prand);
-    let mut a = resolvable_address(local_irk().0.get(), prand);
+    let mut a = resolvable_address(local_irk(), prand);
     a.reverse();
     a
 }

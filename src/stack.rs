@@ -8,13 +8,12 @@ use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use bt_hci::cmd::info::ReadBdAddr;
 use embassy_futures::join::join4;
 use embassy_futures::select::select;
 use trouble_host::prelude::HostResources;
 use trouble_host::Address;
 
-use crate::config::{L2CAP_CHANNELS, MAX_BONDS, MAX_CONNECTIONS};
+use crate::config::{MAX_BONDS, MAX_CONNECTIONS};
 use crate::events;
 use crate::gap;
 use crate::hci::transport::HciTransport;
@@ -23,7 +22,12 @@ use crate::link;
 use crate::runtime::executor::{self, future_size, Arena};
 use crate::runtime::time;
 
-type Resources = HostResources<Pool, MAX_CONNECTIONS, L2CAP_CHANNELS, 1, MAX_BONDS>;
+/// trouble's own L2CAP channels: none is ever opened (the backend serves
+/// credit-based channels, and their signalling never reaches trouble), but
+/// trouble needs room for one.
+const TROUBLE_CHANNELS: usize = 1;
+
+type Resources = HostResources<Pool, MAX_CONNECTIONS, TROUBLE_CHANNELS, 1, MAX_BONDS>;
 
 /// Lifecycle of the stack.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -104,6 +108,7 @@ pub fn start(id: Identity) {
     gap::state::reset();
     link::reset();
     link::mux::reset();
+    #[cfg(feature = "l2cap")]
     crate::l2cap::coc::reset();
     // SAFETY: no poll runs (see `Statics`), so nothing else references them.
     unsafe {
@@ -115,11 +120,16 @@ pub fn start(id: Identity) {
             builder = builder.set_random_address(Address::random(gap::to_le(a)));
         }
         let stack = (*STATICS.stack.get()).write(builder.build());
-        crate::security::policy::apply(stack);
+        #[cfg(feature = "pairing")]
+        {
+            crate::security::policy::apply(stack);
+            crate::security::bonds::restore(stack);
+        }
+        #[cfg(not(feature = "pairing"))]
+        let _ = stack;
         link::mux::set_ltk_screen(|h, ediv, rand| {
             with_running(|s| crate::security::ltk::screen(s, h, ediv, rand)).unwrap_or(true)
         });
-        crate::security::bonds::restore(stack);
         set_phase(Phase::Starting);
         ARENA.spawn(run);
     }
@@ -138,6 +148,7 @@ pub fn stop() {
     gap::state::reset();
     link::reset();
     link::mux::reset();
+    #[cfg(feature = "l2cap")]
     crate::l2cap::coc::reset();
     set_phase(Phase::Off);
 }
@@ -178,6 +189,7 @@ fn poll_once() -> Option<u64> {
     if !ARENA.is_running() {
         return None;
     }
+    #[cfg(feature = "pairing")]
     if phase() != Phase::Off {
         // SAFETY: the stack is built while the phase isn't Off, and only polls use it.
         crate::security::policy::apply_if_changed(unsafe { (*STATICS.stack.get()).assume_init_ref() });
@@ -206,21 +218,37 @@ async fn run() {
     // drops the future before the stack.
     let stack: &'static TStack = unsafe { (*STATICS.stack.get()).assume_init_ref() };
     let mut runner = stack.runner();
+    #[cfg(feature = "central")]
     let reports = gap::scan::ScanReports;
+    // Advertising reports matter only to a scanner.
+    #[cfg(not(feature = "central"))]
+    let reports = NoReports;
     let app = async {
-        let Ok(addr) = stack.command(ReadBdAddr::new()).await else { return };
-        let mut a = addr.into_inner();
+        let mut a = link::mux::public_address().await;
         a.reverse();
         // SAFETY: read only under the same lock (`public_address`).
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        join4(gap::run(stack), crate::l2cap::coc::run(), link::send::run(), crate::security::ltk::run(stack)).await;
+        join4(gap::run(stack), l2cap(), link::send::run(), crate::security::ltk::run(stack)).await;
     };
     let _ = select(runner.run_with_handler(&reports), app).await;
     // Only a dead controller or a host failure ends the runner.
     set_phase(Phase::Failed);
 }
+
+/// The credit-based channels' timers, if they are built.
+async fn l2cap() {
+    #[cfg(feature = "l2cap")]
+    crate::l2cap::coc::run().await;
+}
+
+/// Drops what trouble's runner reports beyond the links (the central role's scan results).
+#[cfg(not(feature = "central"))]
+struct NoReports;
+
+#[cfg(not(feature = "central"))]
+impl trouble_host::prelude::EventHandler for NoReports {}
 
 /// Asks the port to deliver queued events to Python, if any.
 pub fn schedule_delivery() {

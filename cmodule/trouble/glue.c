@@ -103,6 +103,7 @@ void mp_trouble_gatts_db_reset(void) {
 // Python) the index-th secret of the type. Copies the answer into buf and returns its length, which may exceed
 // cap (then nothing is copied); -1 when the application returns None or its
 // answer is not a buffer.
+#if MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING
 int mp_trouble_get_secret(uint8_t type, uint8_t index, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap) {
     int result = -1;
     nlr_buf_t nlr;
@@ -121,6 +122,7 @@ int mp_trouble_get_secret(uint8_t type, uint8_t index, const uint8_t *key, size_
     }
     return result;
 }
+#endif
 
 // _trouble.stats(): what the backend dropped from the controller, so tests
 // and users can see that hostile input was refused rather than lost silently.

@@ -43,7 +43,9 @@ struct _mp_map_t *mp_trouble_gatts_db(void);
 void mp_trouble_gatts_db_reset(void);
 void mp_trouble_random(uint8_t *buf, size_t len);
 // The application's secret of a type: by key, or (key NULL) the index-th one; copied into buf (glue.c).
+#if MICROPY_PY_BLUETOOTH_ENABLE_PAIRING_BONDING
 int mp_trouble_get_secret(uint8_t type, uint8_t index, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap);
+#endif
 
 // Counters of input the backend dropped (for the _trouble module).
 typedef struct _mp_trouble_stats_t {

@@ -43,6 +43,7 @@ fn deliver(e: Event<'_>) {
             Event::ConnUpdate { handle, interval, latency, timeout, status } => {
                 sys::mp_bluetooth_gap_on_connection_update(handle, interval, latency, timeout, status)
             }
+            #[cfg(feature = "central")]
             Event::ScanResult { addr_type, addr, adv_type, rssi, data } => sys::mp_bluetooth_gap_on_scan_result(
                 addr_type,
                 addr.as_ptr(),
@@ -51,6 +52,7 @@ fn deliver(e: Event<'_>) {
                 data.as_ptr(),
                 data.len() as u16,
             ),
+            #[cfg(feature = "central")]
             Event::ScanDone => sys::mp_bluetooth_gap_on_scan_complete(),
             Event::MtuExchanged { handle, mtu } => sys::mp_bluetooth_gatts_on_mtu_exchanged(handle, mtu),
             Event::GattsWrite { handle, value_handle, app_writes, data } => {
@@ -62,35 +64,44 @@ fn deliver(e: Event<'_>) {
             Event::IndicateDone { handle, value_handle, status } => {
                 sys::mp_bluetooth_gatts_on_indicate_complete(handle, value_handle, status)
             }
+            #[cfg(feature = "gatt-client")]
             Event::Service { handle, start, end, uuid } => {
                 let mut u = uuid_obj(&uuid);
                 sys::mp_bluetooth_gattc_on_primary_service_result(handle, start, end, &mut u)
             }
+            #[cfg(feature = "gatt-client")]
             Event::Characteristic { handle, value_handle, end_handle, properties, uuid } => {
                 let mut u = uuid_obj(&uuid);
                 sys::mp_bluetooth_gattc_on_characteristic_result(handle, value_handle, end_handle, properties, &mut u)
             }
+            #[cfg(feature = "gatt-client")]
             Event::Descriptor { handle, dsc_handle, uuid } => {
                 let mut u = uuid_obj(&uuid);
                 sys::mp_bluetooth_gattc_on_descriptor_result(handle, dsc_handle, &mut u)
             }
+            #[cfg(feature = "gatt-client")]
             Event::DiscoverDone { code, handle, status } => {
                 sys::mp_bluetooth_gattc_on_discover_complete(code, handle, status)
             }
+            #[cfg(feature = "gatt-client")]
             Event::Data { code, handle, value_handle, data } => {
                 let mut ptr = data.as_ptr();
                 let mut len = data.len() as u16;
                 sys::mp_bluetooth_gattc_on_data_available(code, handle, value_handle, &mut ptr, &mut len, 1)
             }
+            #[cfg(feature = "gatt-client")]
             Event::Status { code, handle, value_handle, status } => {
                 sys::mp_bluetooth_gattc_on_read_write_status(code, handle, value_handle, status)
             }
+            #[cfg(feature = "pairing")]
             Event::Encryption { handle, encrypted, authenticated, bonded, key_size } => {
                 sys::mp_bluetooth_gatts_on_encryption_update(handle, encrypted, authenticated, bonded, key_size)
             }
+            #[cfg(feature = "pairing")]
             Event::Passkey { handle, action, passkey } => {
                 sys::mp_bluetooth_gap_on_passkey_action(handle, action, passkey as sys::mp_int_t)
             }
+            #[cfg(feature = "pairing")]
             Event::SetSecret { sec_type, key, value } => {
                 // The application's verdict changes nothing: the bond is in use either way.
                 let _ =
@@ -100,6 +111,7 @@ fn deliver(e: Event<'_>) {
                 let r = sys::mp_bluetooth_gatts_on_read_request(handle, value_handle);
                 crate::gatt::serve::answer(handle, value_handle, r as i32);
             }
+            #[cfg(feature = "l2cap")]
             Event::L2cap { code, handle, cid, a, b, c } => match code as u32 {
                 sys::MP_BLUETOOTH_IRQ_L2CAP_ACCEPT => {
                     let r = sys::mp_bluetooth_on_l2cap_accept(handle, cid, a, b, c);
@@ -110,6 +122,9 @@ fn deliver(e: Event<'_>) {
                 sys::MP_BLUETOOTH_IRQ_L2CAP_RECV => sys::mp_bluetooth_on_l2cap_recv(handle, cid),
                 _ => sys::mp_bluetooth_on_l2cap_send_ready(handle, cid, 0),
             },
+            // Events of parts this build leaves out are never queued.
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 }
@@ -127,7 +142,10 @@ pub unsafe extern "C" fn mp_trouble_get_stats(out: *mut sys::mp_trouble_stats_t)
         att_withheld: filter.att,
         smp_withheld: filter.smp,
         events_dropped: events::dropped(),
+        #[cfg(feature = "pairing")]
         bonds_corrupt: crate::security::bonds::corrupt_count(),
+        #[cfg(not(feature = "pairing"))]
+        bonds_corrupt: 0,
     };
     // SAFETY: glue.c passes a struct on its stack.
     unsafe { *out = stats };

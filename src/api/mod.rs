@@ -4,11 +4,16 @@
 //! them. Functions that MicroPython declares `void` but that must fail raise
 //! `OSError` themselves, as NimBLE's do; they raise only with no Rust value
 //! needing a destructor still live.
+#[cfg(feature = "central")]
+mod central;
 mod deliver;
 mod gap;
+#[cfg(feature = "gatt-client")]
 mod gattc;
 mod gatts;
+#[cfg(feature = "l2cap")]
 mod l2cap;
+#[cfg(feature = "pairing")]
 mod security;
 pub mod settings;
 

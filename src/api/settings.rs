@@ -51,6 +51,7 @@ fn init(fresh: bool) -> i32 {
         });
         // The application holds the bonds (MicroPython's contract); trouble
         // gets them when the stack is built, before any peer can connect.
+        #[cfg(feature = "pairing")]
         crate::security::bonds::load_from_app();
         if ADDR_MODE.load(Ordering::Relaxed) == ADDR_RPA {
             // Only privacy needs the local IRK: an application that never
@@ -89,7 +90,8 @@ pub extern "C" fn mp_bluetooth_deinit() {
     }
     if stack::phase() == Phase::Ready {
         super::gap::mp_bluetooth_gap_advertise_stop();
-        let _ = super::gap::mp_bluetooth_gap_scan_stop();
+        #[cfg(feature = "central")]
+        let _ = super::central::mp_bluetooth_gap_scan_stop();
         crate::link::each(|_, l| l.disconnect = true);
         super::kick();
         super::wait_while(SHUTDOWN_TIMEOUT_MS, 10, || crate::link::count() > 0);
@@ -277,24 +279,28 @@ pub extern "C" fn mp_bluetooth_set_preferred_mtu(mtu: u16) -> i32 {
 }
 
 /// `config(bond=...)`.
+#[cfg(feature = "pairing")]
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_bonding(enabled: bool) {
     crate::security::policy::set_bond(enabled);
 }
 
 /// `config(mitm=...)`.
+#[cfg(feature = "pairing")]
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_mitm_protection(enabled: bool) {
     crate::security::policy::set_mitm(enabled);
 }
 
 /// `config(le_secure=...)`.
+#[cfg(feature = "pairing")]
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_le_secure(enabled: bool) {
     crate::security::policy::set_le_secure(enabled);
 }
 
 /// `config(io=...)`.
+#[cfg(feature = "pairing")]
 #[no_mangle]
 pub extern "C" fn mp_bluetooth_set_io_capability(capability: u8) {
     crate::security::policy::set_io(capability);

@@ -5,11 +5,16 @@
 //! signals below (the latest request wins) and reads the status mirrors.
 #![forbid(unsafe_code)]
 pub mod advertise;
+#[cfg(feature = "central")]
 pub mod connect;
 pub mod link;
+#[cfg(feature = "central")]
 pub mod scan;
 pub mod state;
 
+#[cfg(not(feature = "central"))]
+use embassy_futures::join::join;
+#[cfg(feature = "central")]
 use embassy_futures::join::join4;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::signal::Signal;
@@ -24,8 +29,11 @@ pub type Handoff = [Signal<NoopRawMutex, Link>; MAX_CONNECTIONS];
 /// Runs all GAP tasks for the lifetime of the stack.
 pub async fn run(stack: &'static TStack) {
     let handoff: Handoff = [const { Signal::new() }; MAX_CONNECTIONS];
+    #[cfg(feature = "central")]
     join4(advertise::task(stack, &handoff), scan::task(stack), connect::task(stack, &handoff), link::slots(&handoff))
         .await;
+    #[cfg(not(feature = "central"))]
+    join(advertise::task(stack, &handoff), link::slots(&handoff)).await;
 }
 
 /// Converts MicroPython's address byte order (most significant first) to HCI's.

@@ -4,7 +4,7 @@
 //! state machines they drive are in `att`.
 // Every public item carries a doc line (a project rule); the lint keeps it that way.
 #![warn(missing_docs)]
-#[cfg(not(any(test, fuzzing)))]
+#[cfg(all(feature = "gatt-client", not(any(test, fuzzing))))]
 pub mod client;
 #[cfg(not(any(test, fuzzing)))]
 pub mod notify;

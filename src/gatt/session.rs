@@ -12,8 +12,11 @@ use core::task::Poll;
 
 use embassy_futures::select::{select3, Either3};
 use embassy_time::{Duration, Instant, Timer};
-use trouble_host::prelude::{ConnectionEvent, SecurityLevel};
+use trouble_host::prelude::ConnectionEvent;
+#[cfg(feature = "pairing")]
+use trouble_host::prelude::SecurityLevel;
 
+#[cfg(feature = "gatt-client")]
 use super::client::{Client, ClientStep};
 use super::serve::{self, Answers};
 use crate::att::client::{classify, confirmation, Direction};
@@ -23,6 +26,7 @@ use crate::events::{self, Event, STATUS_TIMEOUT};
 use crate::host::Link;
 use crate::link::{self, LinkState, Phase};
 use crate::runtime::executor;
+#[cfg(feature = "pairing")]
 use crate::security::link::LinkSecurity;
 use crate::sys;
 
@@ -45,6 +49,7 @@ struct Session {
     slot: usize,
     gen: u16,
     handle: u16,
+    #[cfg(feature = "gatt-client")]
     client: Client,
     /// The indication in flight and its deadline.
     indication: Option<(u16, Instant)>,
@@ -56,11 +61,20 @@ struct Session {
 /// Serves the link in `slot` (opened as `gen`) until it disconnects.
 pub async fn run(conn: &Link, slot: usize, gen: u16) {
     let handle = conn.handle().raw();
-    let mut s =
-        Session { slot, gen, handle, client: Client::new(), indication: None, asking: false, answers: Answers::new() };
+    let mut s = Session {
+        slot,
+        gen,
+        handle,
+        #[cfg(feature = "gatt-client")]
+        client: Client::new(),
+        indication: None,
+        asking: false,
+        answers: Answers::new(),
+    };
+    #[cfg(feature = "pairing")]
     let mut sec = LinkSecurity::new(conn);
     loop {
-        let deadline = [s.indication.map(|(_, at)| at), s.client.deadline()].into_iter().flatten().min();
+        let deadline = [s.indication.map(|(_, at)| at), s.client_deadline()].into_iter().flatten().min();
         match next_wake(conn, &s, deadline).await {
             Wake::Link(ConnectionEvent::Disconnected { .. }) | Wake::Closed => break,
             Wake::Link(ConnectionEvent::ConnectionParamsUpdated {
@@ -74,11 +88,15 @@ pub async fn run(conn: &Link, slot: usize, gen: u16) {
                 timeout: (supervision_timeout.as_millis() / 10) as u16,
                 status: 0,
             }),
+            #[cfg(feature = "pairing")]
             Wake::Link(e) => sec.on_event(conn, &e),
+            #[cfg(not(feature = "pairing"))]
+            Wake::Link(_) => {}
             Wake::Work => {
                 if s.with(|l| core::mem::take(&mut l.disconnect)) == Some(true) {
                     conn.disconnect();
                 }
+                #[cfg(feature = "pairing")]
                 while let Some(Some(op)) = s.with(|l| l.security.pop_front()) {
                     // Refusals were found when the call was made (see `api::security`).
                     let _ = sec.on_request(conn, op);
@@ -104,8 +122,17 @@ impl Session {
     /// Everything the link's state has for the session, in one pass.
     fn work(&mut self, security: Security) {
         self.serve_inbox(security);
+        #[cfg(feature = "gatt-client")]
         self.client.step(self.slot, self.gen, self.handle);
         self.track_indication();
+    }
+
+    /// When the running client procedure times out, if one runs.
+    fn client_deadline(&self) -> Option<Instant> {
+        #[cfg(feature = "gatt-client")]
+        return self.client.deadline();
+        #[cfg(not(feature = "gatt-client"))]
+        None
     }
 
     /// Serves PDUs from the inbox while events and responses have room.
@@ -129,22 +156,40 @@ impl Session {
             match step.flatten() {
                 None | Some(Served::Asked) => return,
                 Some(Served::Done { mtu, confirmed }) => {
+                    #[cfg(feature = "gatt-client")]
                     self.client.set_mtu(mtu);
+                    #[cfg(not(feature = "gatt-client"))]
+                    let _ = mtu;
                     if let Some(vh) = confirmed {
                         self.indication = None;
                         events::push(Event::IndicateDone { handle, value_handle: vh, status: 0 });
                         super::notify::send_deferred(slot, gen);
                     }
                 }
+                #[cfg(feature = "gatt-client")]
                 Some(Served::Response(n)) => {
                     if let ClientStep::Mtu(mtu) = self.client.on_response(slot, gen, handle, &pdu[..n]) {
                         self.with(|l| l.server.set_mtu(mtu));
                     }
                 }
+                // No procedure of ours runs: a response is unsolicited.
+                #[cfg(not(feature = "gatt-client"))]
+                Some(Served::Response(_)) => {}
                 Some(Served::Other) => {}
             }
             // Room in the inbox: the transport may read the controller again.
             executor::wake();
+        }
+    }
+
+    /// Whether the client has a procedure to start or a response to take.
+    fn client_has_work(&self, l: &LinkState) -> bool {
+        #[cfg(feature = "gatt-client")]
+        return self.client.has_work(l);
+        #[cfg(not(feature = "gatt-client"))]
+        {
+            let _ = l;
+            false
         }
     }
 
@@ -167,6 +212,7 @@ impl Session {
             events::push(Event::IndicateDone { handle: self.handle, value_handle: vh, status: STATUS_TIMEOUT as u8 });
             conn.disconnect();
         }
+        #[cfg(feature = "gatt-client")]
         if self.client.expired(now) {
             self.client.time_out(self.slot, self.gen, self.handle);
             conn.disconnect();
@@ -213,14 +259,22 @@ fn inbound(
     l.att_in.discard();
     match direction {
         Direction::Response => Served::Response(pdu.len()),
+        // Without a GATT client nobody subscribed: pushes are dropped, though
+        // an indication is still confirmed, as the peer's bearer needs.
+        #[cfg(feature = "gatt-client")]
         Direction::Notification { handle: vh } => {
             let code = sys::MP_BLUETOOTH_IRQ_GATTC_NOTIFY as u8;
             events::push(Event::Data { code, handle, value_handle: vh, data: &pdu[3..] });
             Served::Other
         }
-        Direction::Indication { handle: vh } => {
-            let code = sys::MP_BLUETOOTH_IRQ_GATTC_INDICATE as u8;
-            events::push(Event::Data { code, handle, value_handle: vh, data: &pdu[3..] });
+        Direction::Indication { handle: _vh } => {
+            #[cfg(feature = "gatt-client")]
+            events::push(Event::Data {
+                code: sys::MP_BLUETOOTH_IRQ_GATTC_INDICATE as u8,
+                handle,
+                value_handle: _vh,
+                data: &pdu[3..],
+            });
             let mut out = [0u8; 1];
             let n = confirmation(&mut out);
             let _ = l.att_out.push(&out[..n]);
@@ -231,6 +285,7 @@ fn inbound(
 }
 
 /// The link's security as the server's permission checks need it.
+#[cfg(feature = "pairing")]
 fn security(conn: &Link) -> Security {
     let level = conn.security_level().unwrap_or(SecurityLevel::NoEncryption);
     Security {
@@ -238,6 +293,12 @@ fn security(conn: &Link) -> Security {
         authenticated: level.authenticated(),
         key_size: crate::security::link::key_size(conn),
     }
+}
+
+/// Without pairing a link is never encrypted.
+#[cfg(not(feature = "pairing"))]
+fn security(_conn: &Link) -> Security {
+    Security { encrypted: false, authenticated: false, key_size: 0 }
 }
 
 async fn next_wake(conn: &Link, s: &Session, deadline: Option<Instant>) -> Wake {
@@ -257,7 +318,7 @@ async fn next_wake(conn: &Link, s: &Session, deadline: Option<Instant>) -> Wake 
                     && l.att_room(0)
                     && events::has_room()
                     && !critical_section::with(serve::held))
-                || s.client.has_work(l)
+                || s.client_has_work(l)
                 || l.indicating.is_some() != s.indication.is_some()
         });
         match pending {

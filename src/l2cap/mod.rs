@@ -7,7 +7,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 pub mod channels;
-#[cfg(not(any(test, fuzzing)))]
+#[cfg(all(feature = "l2cap", not(any(test, fuzzing))))]
 pub mod coc;
 pub mod frame;
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub const PAIRING_RESPONSE: u8 = 0x02;
 pub const PAIRING_FAILED: u8 = 0x05;
 /// SMP Security Request.
 pub const SECURITY_REQUEST: u8 = 0x0b;
+/// Pairing Failed reason: Pairing Not Supported (what a build without pairing answers).
+#[cfg(not(feature = "pairing"))]
+pub const PAIRING_NOT_SUPPORTED: u8 = 0x05;
 
 /// One link's view of trouble's pairing state, learnt from the SMP commands
 /// going either way. Only a failure shows on the wire; after a successful

@@ -13,6 +13,8 @@ use core::cell::RefCell;
 use core::task::Poll;
 
 use critical_section::Mutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
 
 use super::gate;
 use super::state::{LinkState, Phase, Route, FRAME_IN_MAX};
@@ -28,6 +30,7 @@ use crate::hci::transport::{Sink, Verdict};
 use crate::l2cap::frame::{BasicHeader, CID_ATT, CID_DYNAMIC, CID_SIGNALLING, CID_SMP, HEADER};
 use crate::l2cap::reassembly::Drop;
 use crate::l2cap::share::{self, BufferShare};
+#[cfg(feature = "l2cap")]
 use crate::l2cap::{coc, wire};
 use crate::queue::PREFIX;
 use crate::runtime::executor;
@@ -52,9 +55,23 @@ pub struct Mux;
 /// The one multiplexer.
 pub static MUX: Mux = Mux;
 
-/// Forgets the controller's buffers (the stack is being rebuilt).
+/// The controller's public address (HCI order), as it answered trouble's
+/// Read BD_ADDR. trouble reads it right after its own initialisation, so its
+/// arrival also says the stack can take commands. Taking it from trouble's
+/// read rather than sending another: a command issued before that point
+/// busy-waits in trouble (an `OnceLock` that wakes itself), and a second
+/// Read BD_ADDR in flight parks on a bt-hci waker nothing wakes.
+static PUBLIC_ADDRESS: Signal<CriticalSectionRawMutex, [u8; 6]> = Signal::new();
+
+/// Waits for the controller's public address (HCI order).
+pub async fn public_address() -> [u8; 6] {
+    PUBLIC_ADDRESS.wait().await
+}
+
+/// Forgets the controller's buffers and address (the stack is being rebuilt).
 pub fn reset() {
     critical_section::with(|cs| *SHARE.borrow(cs).borrow_mut() = BufferShare::new());
+    PUBLIC_ADDRESS.reset();
 }
 
 /// The link is gone: its packets in flight were flushed by the controller.
@@ -66,10 +83,12 @@ fn forget(handle: u16, l: &mut LinkState) {
 enum Frame {
     Att,
     /// A channel's frame of `len` bytes, copied out into the caller's buffer.
+    #[cfg(feature = "l2cap")]
     Channel {
         cid: u16,
         len: usize,
     },
+    #[cfg(feature = "l2cap")]
     Oversized {
         cid: u16,
     },
@@ -179,6 +198,9 @@ fn event(pkt: &mut [u8]) -> Verdict {
             Verdict::Deliver
         }
         (EV_COMMAND_COMPLETE, _) => {
+            if let Some(a) = e.bd_addr() {
+                PUBLIC_ADDRESS.signal(a);
+            }
             critical_section::with(|cs| share::rewrite_read_buffer_size(pkt, &mut SHARE.borrow(cs).borrow_mut()));
             Verdict::Deliver
         }
@@ -216,7 +238,9 @@ fn acl(pkt: &mut [u8]) -> Verdict {
     let verdict = super::table::with(a.handle, |l| route(l, a, &mut done, &mut buf))
         .unwrap_or(Verdict::Taken(Reject::UnknownHandle));
     match done {
+        #[cfg(feature = "l2cap")]
         Some(Frame::Channel { cid, len }) => coc::on_frame(a.handle, cid, &buf[..len]),
+        #[cfg(feature = "l2cap")]
         Some(Frame::Oversized { cid }) => coc::on_oversized(a.handle, cid),
         Some(Frame::Att) | None => {}
     }
@@ -254,14 +278,29 @@ fn route(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut [u8]
     let opcode = a.data.get(HEADER).copied();
     let (route, verdict) = match h.cid {
         CID_ATT => (Route::Ours, Verdict::Taken(Reject::Att)),
+        #[cfg(feature = "l2cap")]
         CID_SIGNALLING if opcode.is_some_and(wire::is_ours) => (Route::Ours, Verdict::Taken(Reject::L2cap)),
+        // Without channels of ours, trouble refuses their requests (SPSM not supported).
         CID_SIGNALLING => (Route::Trouble, Verdict::Deliver),
+        #[cfg(feature = "l2cap")]
         cid if CID_DYNAMIC.contains(&cid) && usize::from(h.len) > usize::from(crate::config::L2CAP_MPS) => {
             // Beyond our MPS: the channel's rules are broken (Vol 3 Part A §10.1).
             *done = Some(Frame::Oversized { cid });
             (Route::Dropped, Verdict::Taken(Reject::L2cap))
         }
+        #[cfg(feature = "l2cap")]
         cid if CID_DYNAMIC.contains(&cid) => (Route::Ours, Verdict::Taken(Reject::L2cap)),
+        #[cfg(not(feature = "pairing"))]
+        CID_SMP => {
+            // No security manager: a request to pair is refused (Pairing Not
+            // Supported, sent by `link::send`); anything else is dropped.
+            if a.first && matches!(opcode, Some(gate::PAIRING_REQUEST | gate::SECURITY_REQUEST)) {
+                l.smp_refuse = true;
+                executor::wake();
+            }
+            (Route::Dropped, Verdict::Taken(Reject::Smp))
+        }
+        #[cfg(feature = "pairing")]
         CID_SMP => {
             // A Security Request to a central whose encryption with a stored
             // bond just failed would make trouble unwrap the missing bond (a
@@ -303,8 +342,13 @@ fn reassemble(l: &mut LinkState, a: Acl<'_>, done: &mut Option<Frame>, buf: &mut
             let _ = l.att_in.push(frame);
             *done = Some(Frame::Att);
         } else {
-            buf[..frame.len()].copy_from_slice(frame);
-            *done = Some(Frame::Channel { cid, len: frame.len() });
+            #[cfg(feature = "l2cap")]
+            {
+                buf[..frame.len()].copy_from_slice(frame);
+                *done = Some(Frame::Channel { cid, len: frame.len() });
+            }
+            #[cfg(not(feature = "l2cap"))]
+            let _ = buf;
         }
     }
     // A frame too long for any MTU is skipped to its end; a broken one is dropped.

@@ -12,8 +12,10 @@ use super::table::LINKS;
 use crate::config::{HCI_MAX_PACKET, L2CAP_MPS, MAX_CONNECTIONS};
 use crate::hci::packet::{Acl, ACL_HEADER};
 use crate::hci::port;
+#[cfg(feature = "l2cap")]
+use crate::l2cap::coc;
 use crate::l2cap::frame::{fragment_lens, BasicHeader, CID_ATT, HEADER};
-use crate::l2cap::{coc, wire};
+use crate::l2cap::wire;
 use crate::runtime::executor;
 
 /// Bytes of packets written to the port at once (at least one packet of the
@@ -54,8 +56,13 @@ fn next(turn: &mut usize, frame: &mut [u8]) -> Poll<Job> {
                 Some(Job::Att { slot: i, gen: l.gen, handle: l.handle, len })
             })
             .flatten()
+            .or_else(|| smp_refusal(i, frame))
         } else {
-            coc::next_out(frame).map(|(handle, cid, len)| Job::Channel { handle, cid, len })
+            #[cfg(feature = "l2cap")]
+            let job = coc::next_out(frame).map(|(handle, cid, len)| Job::Channel { handle, cid, len });
+            #[cfg(not(feature = "l2cap"))]
+            let job = None;
+            job
         };
         if let Some(job) = job {
             *turn = i + 1;
@@ -63,6 +70,25 @@ fn next(turn: &mut usize, frame: &mut [u8]) -> Poll<Job> {
         }
     }
     Poll::Pending
+}
+
+/// Pairing Failed (Pairing Not Supported) for a link the multiplexer found
+/// asking to pair, in a build without pairing (Vol 3 Part H §3.5.5, §3.6.7).
+fn smp_refusal(slot: usize, frame: &mut [u8]) -> Option<Job> {
+    #[cfg(not(feature = "pairing"))]
+    return super::table::with_slot(slot, |l| {
+        if l.phase != Phase::Open || !core::mem::take(&mut l.smp_refuse) {
+            return None;
+        }
+        frame[..2].copy_from_slice(&[crate::link::gate::PAIRING_FAILED, crate::link::gate::PAIRING_NOT_SUPPORTED]);
+        Some(Job::Channel { handle: l.handle, cid: crate::l2cap::frame::CID_SMP, len: 2 })
+    })
+    .flatten();
+    #[cfg(feature = "pairing")]
+    {
+        let _ = (slot, frame);
+        None
+    }
 }
 
 /// What became of one fragment.

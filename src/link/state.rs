@@ -113,6 +113,9 @@ pub struct LinkState {
     pub smp: Gate,
     /// The controller reported a failed encryption and no success since.
     pub encryption_failed: bool,
+    /// The peer asked to pair, which this build can't: Pairing Failed is owed.
+    #[cfg(not(feature = "pairing"))]
+    pub smp_refuse: bool,
 
     /// ATT PDUs from the peer, waiting for the session.
     pub att_in: Ring<ATT_IN_BYTES>,
@@ -158,6 +161,8 @@ impl LinkState {
             tx: LinkTx::new(),
             smp: Gate::Idle,
             encryption_failed: false,
+            #[cfg(not(feature = "pairing"))]
+            smp_refuse: false,
             att_in: Ring::new(),
             att_out: Ring::new(),
             server: ServerLink::unused(),
@@ -171,6 +176,18 @@ impl LinkState {
             asked: None,
             disconnect: false,
         }
+    }
+
+    /// Makes the slot unused again, in place (a whole `LinkState` built on
+    /// the stack and copied in would take kilobytes of a board's stack).
+    pub(super) fn clear(&mut self) {
+        self.reset_contents();
+        self.phase = Phase::Free;
+        self.adopted = false;
+        self.gen = 0;
+        self.handle = 0;
+        self.central = false;
+        self.server = ServerLink::unused();
     }
 
     /// Takes the slot for a new link.
@@ -205,6 +222,10 @@ impl LinkState {
         self.tx = LinkTx::new();
         self.smp = Gate::Idle;
         self.encryption_failed = false;
+        #[cfg(not(feature = "pairing"))]
+        {
+            self.smp_refuse = false;
+        }
         self.att_in.clear();
         self.att_out.clear();
         self.indicating = None;

@@ -86,6 +86,7 @@ pub fn on_closed(handle: u16) {
         let l = links.iter_mut().find(|l| l.phase == Phase::Open && l.handle == handle)?;
         Some(l.close())
     });
+    #[cfg(feature = "l2cap")]
     crate::l2cap::coc::link_closed(handle);
     if let Some(Some(p)) = peer {
         p.report_down(handle);
@@ -108,7 +109,7 @@ pub fn release(slot: usize) {
 
 /// Forgets every link (the stack was switched off).
 pub fn reset() {
-    each(|_, l| *l = LinkState::new());
+    each(|_, l| l.clear());
 }
 
 /// Reports every link Python knows of as lost and forgets them (the stack is

@@ -64,6 +64,7 @@ pub fn gatts_db_reset(_cs: critical_section::CriticalSection<'_>) {
 /// The application's secret of `sec_type`: by `key`, or (key None) the
 /// `index`-th. Copies it into `buf`; its length (which may exceed `buf`,
 /// then nothing is copied), or None. Python thread only (the IRQ handler runs).
+#[cfg(feature = "pairing")]
 pub fn get_secret(sec_type: u8, index: u8, key: Option<&[u8]>, buf: &mut [u8]) -> Option<usize> {
     let (kp, kl) = key.map_or((core::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
     // SAFETY: `key` and `buf` outlive the call; glue.c copies at most `buf.len()` bytes.

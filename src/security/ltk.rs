@@ -8,13 +8,16 @@
 //! trouble sees it ([`screen`], which the stack gives the multiplexer): one trouble can
 //! answer goes on to it; for any other the backend sends the negative reply itself ([`run`]).
 
+#[cfg(feature = "pairing")]
 use trouble_host::prelude::BondInformation;
+#[cfg(feature = "pairing")]
 use trouble_host::Identity;
 
 /// Whether trouble-host answers an LTK request with `ediv` and `rand` from `peer` with a key:
 /// it takes the first stored key whose identity matches the peer, and (with its
 /// legacy-pairing feature) uses it only if EDIV and Rand match too; Secure Connections keys,
 /// and the STK of a legacy pairing under way, have both zero.
+#[cfg(feature = "pairing")]
 pub fn trouble_answers(bonds: &[BondInformation], peer: &Identity, ediv: u16, rand: &[u8; 8]) -> bool {
     bonds.iter().find(|b| b.identity.match_identity(peer)).is_some_and(|b| b.ediv == ediv && &b.rand == rand)
 }
@@ -29,6 +32,7 @@ mod running {
     use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
     use embassy_sync::channel::Channel;
 
+    #[cfg(feature = "pairing")]
     use super::trouble_answers;
     use crate::config::MAX_CONNECTIONS;
     use crate::host::TStack;
@@ -41,6 +45,7 @@ mod running {
     ///
     /// A link trouble hasn't handed to the backend yet is left to trouble: before that, the
     /// peer's identity can't be asked for without ending the link (see `get_connected_handle`).
+    #[cfg(feature = "pairing")]
     pub fn screen(stack: &TStack, handle: u16, ediv: u16, rand: [u8; 8]) -> bool {
         // Only links already accepted (refcount held by the backend's slot): dropping this
         // temporary handle then can't be the last reference, which would close the link.
@@ -52,6 +57,13 @@ mod running {
             Some(false) => REFUSE.try_send(handle).is_err(),
             _ => true,
         }
+    }
+
+    /// Without pairing there are no keys: every request gets the negative reply (trouble
+    /// without its security manager would leave it unanswered).
+    #[cfg(not(feature = "pairing"))]
+    pub fn screen(_stack: &TStack, handle: u16, _ediv: u16, _rand: [u8; 8]) -> bool {
+        REFUSE.try_send(handle).is_err()
     }
 
     /// Sends the queued negative replies; runs beside the rest of the stack.

@@ -8,13 +8,15 @@
 // Every public item carries a doc line (a project rule); the lint keeps it that way.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
-#[cfg(not(any(test, fuzzing)))]
+// Without MicroPython's ENABLE_PAIRING_BONDING only `ltk` is built: with no
+// keys, every LTK request gets its negative reply.
+#[cfg(all(feature = "pairing", not(any(test, fuzzing))))]
 pub mod bonds;
-#[cfg(not(any(test, fuzzing)))]
+#[cfg(all(feature = "pairing", not(any(test, fuzzing))))]
 pub mod link;
 // Built on trouble-host's bond type, which the fuzz crate doesn't link; no target needs it.
 #[cfg(not(fuzzing))]
 pub mod ltk;
-#[cfg(not(any(test, fuzzing)))]
+#[cfg(all(feature = "pairing", not(any(test, fuzzing))))]
 pub mod policy;
 pub mod record;
