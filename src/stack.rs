@@ -9,7 +9,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use embassy_futures::join::join4;
-use embassy_futures::select::select;
+use embassy_futures::select::{select, select3};
 use trouble_host::prelude::HostResources;
 use trouble_host::Address;
 
@@ -217,7 +217,12 @@ async fn run() {
     // SAFETY: `start` built the stack before placing this future, and `stop`
     // drops the future before the stack.
     let stack: &'static TStack = unsafe { (*STATICS.stack.get()).assume_init_ref() };
-    let mut runner = stack.runner();
+    // trouble's transmit task waits for the end of trouble's initialisation
+    // in an `OnceLock` that wakes itself at every poll: started with the
+    // others, it spins the stack for as long as the controller takes to
+    // answer the start-up commands. So it starts once the initialisation is
+    // over, which the public address (read right after it) tells.
+    let (mut rx, mut control, mut tx) = stack.runner().split();
     #[cfg(feature = "central")]
     let reports = gap::scan::ScanReports;
     // Advertising reports matter only to a scanner.
@@ -230,10 +235,11 @@ async fn run() {
         critical_section::with(|_| unsafe { *STATICS.public_addr.get() = a });
         RECOVERIES.store(0, Ordering::Relaxed);
         set_phase(Phase::Ready);
-        join4(gap::run(stack), l2cap(), link::send::run(), crate::security::ltk::run(stack)).await;
+        let ours = join4(gap::run(stack), l2cap(), link::send::run(), crate::security::ltk::run(stack));
+        select(tx.run(), ours).await;
     };
-    let _ = select(runner.run_with_handler(&reports), app).await;
-    // Only a dead controller or a host failure ends the runner.
+    let _ = select3(rx.run_with_handler(&reports), control.run(), app).await;
+    // Only a dead controller or a host failure ends trouble's tasks.
     set_phase(Phase::Failed);
 }
 

@@ -3,6 +3,7 @@ every call returns or raises within a bounded time; nothing hangs or crashes."""
 
 import os
 import pty
+import resource
 import subprocess
 import sys
 import time
@@ -44,15 +45,21 @@ def test_missing_device():
 
 
 def test_silent_controller_times_out():
+    # The stack sleeps while it waits: trouble's transmit task, started before the controller
+    # had answered, used to spin on trouble's initialisation flag, a core at 100 % throughout.
     master, slave = pty.openpty()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         code, out = run(ACTIVATE, {"MICROPYBTUART": os.ttyname(slave)})
     finally:
         os.close(master)
         os.close(slave)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert code == 0 and "OSError 110" in out  # ETIMEDOUT
     ms = int(next(l for l in out if l.startswith("ms")).split()[1])
     assert 2000 <= ms <= 6000, ms
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    assert cpu < 0.2 * ms / 1000, f"{cpu:.2f} s of CPU in {ms} ms of waiting"
 
 
 MID_SESSION = """
