@@ -10,18 +10,21 @@ Failed with Pairing Not Supported, LTK Negative Reply) come, and the link keeps 
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
 import pytest
 
-from fwproc import TIMEOUT
 from test_firmware import FIRMWARE, MPY, ROOT
-from test_hostile_peers import PIN_OR_KEY_MISSING, SMP_PAIRING_FAILED, Link, pairing_request, smp_answer
+from test_hostile_peers import (
+    PIN_OR_KEY_MISSING,
+    SMP_PAIRING_FAILED,
+    Link,
+    encrypt_with_an_unknown_key,
+    pairing_request,
+    smp_answer,
+)
 from test_interop_gap import run_async, session
-
-from bumble import hci  # noqa: E402
 
 MIN = ROOT / "build" / "unix-min" / "micropython"
 PAIRING_NOT_SUPPORTED = 0x05  # SMP Pairing Failed reason (Vol 3 Part H §3.5.5)
@@ -74,18 +77,6 @@ async def test_encryption_with_an_unknown_key_gets_a_negative_reply():
     # Missing and the link stays up, unencrypted.
     async with session(binary=MIN) as (radio, fw, device):
         link = await Link.open(fw, device)
-        outcome = asyncio.get_running_loop().create_future()
-        link.connection.once("connection_encryption_failure", lambda e: outcome.done() or outcome.set_result(e))
-        link.connection.once("connection_encryption_change", lambda: outcome.done() or outcome.set_result(0))
-        link.connection.once("disconnection", lambda r: outcome.done() or outcome.set_result(f"link closed, {r}"))
-        await device.send_command(
-            hci.HCI_LE_Enable_Encryption_Command(
-                connection_handle=link.connection.handle,
-                random_number=bytes(8),
-                encrypted_diversifier=0,
-                long_term_key=bytes(range(16)),
-            )
-        )
-        assert await asyncio.wait_for(outcome, TIMEOUT) == PIN_OR_KEY_MISSING
+        assert await encrypt_with_an_unknown_key(link) == PIN_OR_KEY_MISSING
         await link.works()
         assert not link.connection.is_encrypted

@@ -142,28 +142,34 @@ async def test_continuation_without_a_start_among_controller_junk():
 
 
 # --- 3. An LTK request on a link with no bond -------------------------------------------------
+async def encrypt_with_an_unknown_key(link: Link):
+    """The peer (central) starts encryption with a key the firmware never had. The outcome:
+    the HCI error the encryption failed with, 0 if it succeeded, or a text if the link closed."""
+    outcome = asyncio.get_running_loop().create_future()
+    link.connection.once("connection_encryption_failure", lambda e: outcome.done() or outcome.set_result(e))
+    link.connection.once("connection_encryption_change", lambda: outcome.done() or outcome.set_result(0))
+    link.connection.once("disconnection", lambda r: outcome.done() or outcome.set_result(f"link closed, {r}"))
+    await link.device.send_command(
+        hci.HCI_LE_Enable_Encryption_Command(
+            connection_handle=link.connection.handle,
+            random_number=bytes(8),
+            encrypted_diversifier=0,
+            long_term_key=bytes(range(16)),
+        )
+    )
+    return await asyncio.wait_for(outcome, TIMEOUT)
+
+
 @run_async
 async def test_ltk_request_without_a_bond_gets_a_negative_reply():
-    # The peer (central) starts encryption with a key the firmware never had. The firmware's
-    # controller asks its host for the key (LE Long Term Key Request); with none, the host
-    # answers LTK Negative Reply (Vol 4 Part E §7.8.26), the central's encryption fails with
-    # PIN or Key Missing (Vol 6 Part B §5.1.3.1) and the link stays up, unencrypted.
+    # The firmware's controller asks its host for the key (LE Long Term Key Request); with
+    # none, the host answers LTK Negative Reply (Vol 4 Part E §7.8.26), the central's
+    # encryption fails with PIN or Key Missing (Vol 6 Part B §5.1.3.1) and the link stays up,
+    # unencrypted.
     async with session() as (radio, fw, device):
         link = await Link.open(fw, device)
-        outcome = asyncio.get_running_loop().create_future()
-        link.connection.once("connection_encryption_failure", lambda e: outcome.done() or outcome.set_result(e))
-        link.connection.once("connection_encryption_change", lambda: outcome.done() or outcome.set_result(0))
-        link.connection.once("disconnection", lambda r: outcome.done() or outcome.set_result(f"link closed, {r}"))
         since = len(fw.lines)
-        await device.send_command(
-            hci.HCI_LE_Enable_Encryption_Command(
-                connection_handle=link.connection.handle,
-                random_number=bytes(8),
-                encrypted_diversifier=0,
-                long_term_key=bytes(range(16)),
-            )
-        )
-        assert await asyncio.wait_for(outcome, TIMEOUT) == PIN_OR_KEY_MISSING
+        assert await encrypt_with_an_unknown_key(link) == PIN_OR_KEY_MISSING
         await link.works()
         assert not link.connection.is_encrypted
         assert not [x for x in fw.lines[since:] if x.startswith(f"EV 28 {link.handle} 1 ")]
