@@ -35,8 +35,17 @@ pub const MAX_BONDS: usize = 8;
 /// HCI commands that may be outstanding at once.
 pub const HCI_COMMAND_SLOTS: usize = 4;
 /// Bytes of events (with their values) buffered between the stack and Python;
-/// overflow drops and counts.
+/// overflow drops and counts. The ATT layer takes no PDU from the air while
+/// less than four of the largest events fit (`events::queue::has_room`), so
+/// values are held back rather than lost; the rest is room for bursts of
+/// scan results while Python is busy (about 120 on unix).
+#[cfg(not(target_os = "none"))]
 pub const EVENT_RING_BYTES: usize = 8192;
+/// On a microcontroller half: the hold-back above still applies, and
+/// Python there takes each poll's events before the next poll (both run
+/// from MicroPython's scheduler), so bursts stay short.
+#[cfg(target_os = "none")]
+pub const EVENT_RING_BYTES: usize = 4096;
 /// Legacy advertising and scan response payload size.
 pub const ADV_DATA_MAX: usize = 31;
 /// Longest GAP device name.
@@ -79,7 +88,12 @@ pub const ATT_IN_BYTES: usize = 2 * (ATT_PDU_MAX + 2);
 /// ATT PDUs to the peer queued per link: one response always fits, and the
 /// rest lets the application queue notifications and write commands ahead
 /// of the controller (about 14 of 244 bytes).
+#[cfg(not(target_os = "none"))]
 pub const ATT_OUT_BYTES: usize = 4096;
+/// As above, on a microcontroller: 6 notifications of 244 bytes keep the
+/// controller busy, since Python there is slower than the air.
+#[cfg(target_os = "none")]
+pub const ATT_OUT_BYTES: usize = 2048;
 /// Bytes of queued GATT client write values per link (two of the longest).
 #[cfg(feature = "gatt-client")]
 pub const GATTC_VALUE_BYTES: usize = 2 * (MAX_VALUE_LEN + 2);
