@@ -20,6 +20,8 @@ from test_interop_gap_service import connected_peer
 from test_interop_gatt_server import REGISTER
 from test_interop_sec import Delegate, IO, bumble_connects, configure, firmware, radio_and_peer
 
+from hci_proxy import HciProxy  # noqa: E402  (test_interop_gap puts python/ on sys.path)
+
 from bumble import att, hci  # noqa: E402
 from bumble.device import Peer  # noqa: E402
 
@@ -173,6 +175,38 @@ async def test_ltk_request_without_a_bond_gets_a_negative_reply():
         await link.works()
         assert not link.connection.is_encrypted
         assert not [x for x in fw.lines[since:] if x.startswith(f"EV 28 {link.handle} 1 ")]
+
+
+class KeyReplyTooLate(HciProxy):
+    """Reports every LTK Request Reply as failed with Unknown Connection Identifier, as the
+    controller does when the peer left between its key request and the reply."""
+
+    def __init__(self, radio) -> None:
+        super().__init__(radio)
+        self.rewritten = 0
+
+    def on_packet(self, packet: bytes) -> None:
+        p = bytearray(packet)
+        # H4 event, Command Complete, length, ncmd, opcode 0x201a, status
+        if p[:2] == b"\x04\x0e" and len(p) >= 7 and p[4:6] == b"\x1a\x20":
+            p[6] = 0x02
+            self.rewritten += 1
+        super().on_packet(bytes(p))
+
+
+@run_async
+async def test_a_key_reply_too_late_costs_no_link():
+    # trouble's control task ended on that error, and the stack with it: every link dropped
+    # and the stack restarted. The reply has nothing left to do; the stack must go on.
+    async with session(proxied=True, proxy_type=KeyReplyTooLate) as (radio, fw, device):
+        configure(device, Delegate(IO.NO_OUTPUT_NO_INPUT), mitm=False, bonding=False)
+        link = await Link.open(fw, device)
+        since = len(fw.lines)
+        await asyncio.wait_for(link.connection.pair(), TIMEOUT)
+        await fw.expect(rf"^EV 28 {link.handle} 1 0 0 16$", since)
+        assert fw.proxy.rewritten >= 1
+        await link.works()
+        assert link.connection.is_encrypted
 
 
 # --- 4. ATT PDUs longer than ATT_MTU ------------------------------------------------------------

@@ -44,14 +44,14 @@ run_async = run_bounded(30)  # each test on its own event loop, with an overall 
 
 
 @asynccontextmanager
-async def session(proxied: bool = False, binary=None):
+async def session(proxied: bool = False, binary=None, proxy_type=HciProxy):
     """Radio with the firmware on controller 0 and a powered Bumble peer; all torn down after.
 
     With `proxied`, the firmware reaches its controller through an HciProxy (hci_proxy.py),
-    kept as `fw.proxy`, so a test can also inject controller input; `binary` is another
-    build of the firmware."""
+    or the `proxy_type` given, kept as `fw.proxy`, so a test can also inject controller
+    input; `binary` is another build of the firmware."""
     async with VirtualRadio(count=0 if proxied else 1) as radio, AsyncExitStack() as stack:
-        proxy = await stack.enter_async_context(HciProxy(radio)) if proxied else None
+        proxy = await stack.enter_async_context(proxy_type(radio)) if proxied else None
         device = radio.add_host_device("bumble", PEER)
         await device.power_on()
         async with Firmware(AGENT, proxy.endpoint if proxy else radio.endpoints[0], binary=binary) as fw:

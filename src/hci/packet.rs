@@ -9,6 +9,8 @@ pub const EV_DISCONNECTION_COMPLETE: u8 = 0x05;
 pub const EV_ENCRYPTION_CHANGE: u8 = 0x08;
 /// Command Complete.
 pub const EV_COMMAND_COMPLETE: u8 = 0x0e;
+/// Command Status.
+pub const EV_COMMAND_STATUS: u8 = 0x0f;
 /// Number Of Completed Packets.
 pub const EV_NUMBER_OF_COMPLETED_PACKETS: u8 = 0x13;
 /// Encryption Key Refresh Complete.
@@ -91,6 +93,18 @@ impl<'a> EventView<'a> {
         Some(u16::from_le_bytes([*self.params.get(at)?, *self.params.get(at + 1)?]))
     }
 
+    /// For a Command Complete or Command Status: the command's opcode and the
+    /// index of its status byte in the event packet (code and length included).
+    pub fn command_status(&self) -> Option<(u16, usize)> {
+        match self.code {
+            // ncmd, opcode, status, return parameters
+            EV_COMMAND_COMPLETE if self.params.len() >= 4 => Some((self.u16_at(1)?, 2 + 3)),
+            // status, ncmd, opcode
+            EV_COMMAND_STATUS if self.params.len() == 4 => Some((self.u16_at(2)?, 2)),
+            _ => None,
+        }
+    }
+
     /// The address (HCI order) a successful Command Complete of Read BD_ADDR carries.
     pub fn bd_addr(&self) -> Option<[u8; 6]> {
         // ncmd, opcode, status, BD_ADDR
@@ -103,10 +117,33 @@ impl<'a> EventView<'a> {
 
 /// Read BD_ADDR (Vol 4 Part E §7.4.6).
 pub const OP_READ_BD_ADDR: u16 = 0x1009;
+/// LE Enable Encryption (Vol 4 Part E §7.8.24).
+pub const OP_LE_ENABLE_ENCRYPTION: u16 = 0x2019;
+/// LE Long Term Key Request Reply (§7.8.25).
+pub const OP_LE_LTK_REPLY: u16 = 0x201a;
+/// LE Long Term Key Request Negative Reply (§7.8.26).
+pub const OP_LE_LTK_NEGATIVE_REPLY: u16 = 0x201b;
+/// HCI error: the connection handle names no connection (Vol 1 Part F §1.3).
+pub const ERR_UNKNOWN_CONNECTION: u8 = 0x02;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_status_finds_the_status_byte() {
+        // Command Complete of LTK Reply: ncmd 1, opcode 0x201a, status 0x02, handle 0x0040.
+        let cc = [EV_COMMAND_COMPLETE, 6, 1, 0x1a, 0x20, 0x02, 0x40, 0x00];
+        assert_eq!(EventView::parse(&cc).unwrap().command_status(), Some((OP_LE_LTK_REPLY, 5)));
+        assert_eq!(cc[5], ERR_UNKNOWN_CONNECTION);
+        // Command Status of LE Enable Encryption: status 0x02, ncmd 1, opcode 0x2019.
+        let cs = [EV_COMMAND_STATUS, 4, 0x02, 1, 0x19, 0x20];
+        assert_eq!(EventView::parse(&cs).unwrap().command_status(), Some((OP_LE_ENABLE_ENCRYPTION, 2)));
+        // Too short for a status, or another event.
+        assert_eq!(EventView::parse(&[EV_COMMAND_COMPLETE, 3, 1, 0x1a, 0x20]).unwrap().command_status(), None);
+        assert_eq!(EventView::parse(&[EV_COMMAND_STATUS, 3, 0, 1, 0x19]).unwrap().command_status(), None);
+        assert_eq!(EventView::parse(&[EV_DISCONNECTION_COMPLETE, 4, 0, 0x40, 0, 0x13]).unwrap().command_status(), None);
+    }
 
     #[test]
     fn acl_header_round_trips() {

@@ -23,8 +23,10 @@ use crate::config::ATT_PDU_MAX;
 use crate::hci::filter::Reject;
 use crate::hci::h4::Kind;
 use crate::hci::packet::{
-    Acl, EventView, EV_COMMAND_COMPLETE, EV_DISCONNECTION_COMPLETE, EV_ENCRYPTION_CHANGE, EV_ENCRYPTION_KEY_REFRESH,
-    EV_NUMBER_OF_COMPLETED_PACKETS, LE_CONNECTION_COMPLETE, LE_ENHANCED_CONNECTION_COMPLETE, LE_LONG_TERM_KEY_REQUEST,
+    Acl, EventView, ERR_UNKNOWN_CONNECTION, EV_COMMAND_COMPLETE, EV_COMMAND_STATUS, EV_DISCONNECTION_COMPLETE,
+    EV_ENCRYPTION_CHANGE, EV_ENCRYPTION_KEY_REFRESH, EV_NUMBER_OF_COMPLETED_PACKETS, LE_CONNECTION_COMPLETE,
+    LE_ENHANCED_CONNECTION_COMPLETE, LE_LONG_TERM_KEY_REQUEST, OP_LE_ENABLE_ENCRYPTION, OP_LE_LTK_NEGATIVE_REPLY,
+    OP_LE_LTK_REPLY,
 };
 use crate::hci::transport::{Sink, Verdict};
 use crate::l2cap::frame::{BasicHeader, CID_ATT, CID_DYNAMIC, CID_SIGNALLING, CID_SMP, HEADER};
@@ -54,6 +56,20 @@ pub struct Mux;
 
 /// The one multiplexer.
 pub static MUX: Mux = Mux;
+
+/// Encryption commands for a link the controller has already closed (the
+/// peer left between its key request, or our pairing, and the command) fail
+/// with Unknown Connection Identifier. trouble's control task ends on such
+/// an error, and the whole stack with it, every other link included; the
+/// link's own Disconnection Complete follows anyway. So for these commands
+/// that error reads as success: there is nothing left to encrypt.
+fn forgive_gone_link(pkt: &mut [u8]) {
+    const FORGIVEN: [u16; 3] = [OP_LE_LTK_REPLY, OP_LE_LTK_NEGATIVE_REPLY, OP_LE_ENABLE_ENCRYPTION];
+    let Some((op, at)) = EventView::parse(pkt).and_then(|e| e.command_status()) else { return };
+    if FORGIVEN.contains(&op) && pkt[at] == ERR_UNKNOWN_CONNECTION {
+        pkt[at] = 0;
+    }
+}
 
 /// The controller's public address (HCI order), as it answered trouble's
 /// Read BD_ADDR. trouble reads it right after its own initialisation, so its
@@ -201,7 +217,12 @@ fn event(pkt: &mut [u8]) -> Verdict {
             if let Some(a) = e.bd_addr() {
                 PUBLIC_ADDRESS.signal(a);
             }
+            forgive_gone_link(pkt);
             critical_section::with(|cs| share::rewrite_read_buffer_size(pkt, &mut SHARE.borrow(cs).borrow_mut()));
+            Verdict::Deliver
+        }
+        (EV_COMMAND_STATUS, _) => {
+            forgive_gone_link(pkt);
             Verdict::Deliver
         }
         _ => Verdict::Deliver,
